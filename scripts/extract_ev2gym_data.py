@@ -47,11 +47,16 @@ def prices(src: Path) -> None:
     out = out.drop_duplicates("time_utc")
     out = out.sort_values("time_utc")
     gaps = out["time_utc"].diff().dropna()
-    print(f"prices: {len(out)} rows {out.time_utc.min()} .. {out.time_utc.max()}, "
-          f"{int((gaps != pd.Timedelta('1h')).sum())} irregular steps")
+    print(
+        f"prices: {len(out)} rows {out.time_utc.min()} .. {out.time_utc.max()}, "
+        f"{int((gaps != pd.Timedelta('1h')).sum())} irregular steps"
+    )
     out["time_utc"] = out["time_utc"].dt.strftime("%Y-%m-%dT%H:%MZ")
-    out.to_csv(OUT / "nl_day_ahead_prices_2015_2025.csv.gz", index=False,
-               compression={"method": "gzip", "mtime": 0})
+    out.to_csv(
+        OUT / "nl_day_ahead_prices_2015_2025.csv.gz",
+        index=False,
+        compression={"method": "gzip", "mtime": 0},
+    )
 
 
 def pv(src: Path) -> None:
@@ -82,8 +87,10 @@ def main() -> None:
     prices(src)
     pv(src)
     elaad(src)
-    shutil.copy(src.parents[1] / "ev2gym-2.0.0.dist-info" / "licenses" / "LICENSE",
-                OUT / "LICENSE-ev2gym.txt")
+    shutil.copy(
+        src.parents[1] / "ev2gym-2.0.0.dist-info" / "licenses" / "LICENSE",
+        OUT / "LICENSE-ev2gym.txt",
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ def _tool(name: str) -> str:
 def test_ruff_lint_clean() -> None:
     res = subprocess.run(
         [_tool("ruff"), "check", "src", "tests", "benchmarks", "scripts"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stdout + res.stderr
 
@@ -31,7 +33,9 @@ def test_ruff_lint_clean() -> None:
 def test_ruff_format_clean() -> None:
     res = subprocess.run(
         [_tool("ruff"), "format", "--check", "src", "tests", "benchmarks", "scripts"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stdout + res.stderr
 

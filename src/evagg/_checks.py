@@ -20,7 +20,7 @@ def as_finite_array(
 ) -> npt.NDArray[Any]:
     """Convert ``value`` to a finite numpy array or raise ``InputError`` naming ``field``."""
     try:
-        arr = np.asarray(value, dtype=dtype)
+        arr: npt.NDArray[Any] = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise InputError(field, value, f"not convertible to a numeric array ({exc})") from None
     if ndim is not None and arr.ndim != ndim:
@@ -63,9 +63,7 @@ def check_in_range(field: str, value: Any, lo: float, hi: float) -> float:
     return x
 
 
-def check_probabilities(
-    field: str, value: Any, *, atol: float = 1e-9
-) -> npt.NDArray[np.float64]:
+def check_probabilities(field: str, value: Any, *, atol: float = 1e-9) -> npt.NDArray[np.float64]:
     """Return a 1-D probability vector, raising unless entries are >= 0 and sum to 1."""
     p = check_nonnegative(field, value)
     if p.ndim != 1 or p.size == 0:

@@ -61,7 +61,8 @@ class DataFileError(InputError):
     path
         File being read.
     row
-        1-based data row (header excluded) or ``None`` for a file-level problem.
+        1-based line number in the file (the header is line 1), or ``None`` for a
+        file-level problem.
     column
         Column name or ``None``.
     value
@@ -83,7 +84,7 @@ class DataFileError(InputError):
         self.column = column
         where = path
         if row is not None:
-            where += f", row {row}"
+            where += f", line {row}"
         if column is not None:
             where += f", column {column!r}"
         EvaggError.__init__(self, f"{where}: value {_short(value)}: {reason}")

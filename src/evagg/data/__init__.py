@@ -175,7 +175,9 @@ def load_elaad_arrival(weekend: bool = False) -> pd.DataFrame:
     with columns ``home``, ``public``, ``workplace`` (weekend: no workplace), each
     column normalised to sum to 1 (the source gives percentages).
     """
-    df = _elaad_csv("distribution-of-arrival-weekend.csv" if weekend else "distribution-of-arrival.csv")
+    df = _elaad_csv(
+        "distribution-of-arrival-weekend.csv" if weekend else "distribution-of-arrival.csv"
+    )
     tod = pd.to_timedelta(df.iloc[:, 0] + ":00")
     out = df.iloc[:, 1:].rename(columns={"private": "home"}).astype(float)
     out.index = pd.TimedeltaIndex(tod, name="time_of_day")

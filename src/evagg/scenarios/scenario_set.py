@@ -52,7 +52,9 @@ class ScenarioSet:
             if not np.all(np.isfinite(vals)):
                 r, c = np.argwhere(~np.isfinite(vals))[0]
                 raise InputError(
-                    f"data[{n!r}]", vals[r, c], f"non-finite at {f.index[r]}, scenario {f.columns[c]!r}"
+                    f"data[{n!r}]",
+                    vals[r, c],
+                    f"non-finite at {f.index[r]}, scenario {f.columns[c]!r}",
                 )
         check_same_index([f"data[{n!r}].index" for n in names], [f.index for f in frames])
         check_same_index(
@@ -91,7 +93,9 @@ class ScenarioSet:
         try:
             return self.data[quantity]
         except KeyError:
-            raise InputError("quantity", quantity, f"not in scenario set {self.quantities}") from None
+            raise InputError(
+                "quantity", quantity, f"not in scenario set {self.quantities}"
+            ) from None
 
     def array(self, quantity: str) -> npt.NDArray[np.float64]:
         """Values of ``quantity`` as an array of shape (S, T)."""
@@ -132,7 +136,9 @@ class ScenarioSet:
         clash = set(self.data) & set(other.data)
         if clash:
             raise InputError("other.quantities", sorted(clash), "already in this set")
-        return ScenarioSet({**self.data, **other.data}, self.probabilities, {**self.meta, **other.meta})
+        return ScenarioSet(
+            {**self.data, **other.data}, self.probabilities, {**self.meta, **other.meta}
+        )
 
     @classmethod
     def equiprobable(
@@ -151,5 +157,7 @@ class ScenarioSet:
         parts = {q: f.stack() for q, f in self.data.items()}
         out = pd.DataFrame(parts)
         out.index = out.index.set_names(["time", "scenario"])
-        out["probability"] = self.probabilities.reindex(out.index.get_level_values("scenario")).to_numpy()
+        out["probability"] = self.probabilities.reindex(
+            out.index.get_level_values("scenario")
+        ).to_numpy()
         return out

@@ -1,0 +1,427 @@
+"""Readers for users' own data files (layer 2), strict about every malformed row.
+
+Each reader returns tz-aware pandas objects with units in the column names, or raises
+:class:`evagg.errors.DataFileError` naming the file, line (header = line 1), column and
+value. Nothing is dropped, filled or aligned silently.
+
+Supported formats
+-----------------
+* ENTSO-E Transparency Platform CSV exports of day-ahead prices (classic layout
+  ``"MTU (CET/CEST)","Day-ahead Price [EUR/MWh]",...`` and the 2024+ layout
+  ``"MTU (CET/CEST)","Area","Sequence","Day-ahead Price (EUR/MWh)"``) and of imbalance
+  prices (``"Imbalance settlement period ..."``, ``"+ Imbalance Price [EUR/MWh] ..."``,
+  ``"- Imbalance Price [EUR/MWh] ..."``). MTU strings ``"dd.mm.yyyy HH:MM - dd.mm.yyyy
+  HH:MM"`` (or with ``/`` and seconds) in CET/CEST, with the optional ``(CET)``/
+  ``(CEST)`` suffix the platform adds on the autumn DST change.
+* Charging-session CSVs with one row per plug-in session: vehicle (or user) id,
+  arrival, departure and delivered energy [kWh]; ACN-Data column names
+  (``userID``/``connectionTime``/``disconnectTime``/``kWhDelivered``) are recognised.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evagg.errors import DataFileError
+
+__all__ = [
+    "ENTSOE_TZ",
+    "SESSION_COLUMNS",
+    "read_entsoe_day_ahead_prices",
+    "read_entsoe_imbalance_prices",
+    "read_sessions",
+]
+
+ENTSOE_TZ = "Europe/Brussels"
+"""CET/CEST, the time zone of ENTSO-E Transparency exports."""
+
+SESSION_COLUMNS = ("vehicle_id", "arrival", "departure", "energy_kwh")
+"""Canonical columns of a session table returned by :func:`read_sessions`."""
+
+_SESSION_ALIASES: dict[str, tuple[str, ...]] = {
+    "vehicle_id": ("vehicle_id", "ev_id", "car_id", "user_id", "userid", "vehicle", "user"),
+    "arrival": ("arrival", "arrival_time", "connectiontime", "plug_in", "start", "start_time"),
+    "departure": (
+        "departure",
+        "departure_time",
+        "disconnecttime",
+        "plug_out",
+        "end",
+        "end_time",
+    ),
+    "energy_kwh": ("energy_kwh", "kwhdelivered", "energy", "kwh", "energy_delivered_kwh"),
+    "location": ("location", "site", "site_type"),
+}
+
+_MTU_RE = re.compile(
+    r"^\s*(?P<start>\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2}(?::\d{2})?)\s*-\s*"
+    r"(?P<end>\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2}(?::\d{2})?)\s*(?:\((?P<zone>CES?T)\))?\s*$"
+)
+
+
+def _line(i: int) -> int:
+    """File line number of the i-th (0-based) data row: the header is line 1."""
+    return int(i) + 2
+
+
+def _read_csv(path: str | Path) -> tuple[str, pd.DataFrame]:
+    p = Path(path)
+    name = str(p)
+    if not p.is_file():
+        raise DataFileError(name, None, None, name, "file not found")
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataFileError(name, None, None, name, f"not a readable CSV ({exc})") from None
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    if df.empty:
+        raise DataFileError(name, None, None, 0, "file has a header but no data rows")
+    return name, df
+
+
+def _find_column(name: str, df: pd.DataFrame, what: str, pattern: str) -> str:
+    rx = re.compile(pattern, re.IGNORECASE)
+    hits = [c for c in df.columns if rx.search(c)]
+    if len(hits) != 1:
+        found = "none" if not hits else f"several: {hits}"
+        raise DataFileError(
+            name,
+            1,
+            None,
+            list(df.columns),
+            f"expected one {what} column matching /{pattern}/, found {found}",
+        )
+    return hits[0]
+
+
+def _parse_numbers(name: str, df: pd.DataFrame, column: str) -> np.ndarray:
+    raw = df[column].str.strip()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataFileError(name, _line(i), column, raw.iloc[i], "not a finite number")
+    return values
+
+
+def _parse_mtu(
+    name: str, df: pd.DataFrame, column: str, tz: str
+) -> tuple[pd.DatetimeIndex, pd.Timedelta]:
+    """Parse ENTSO-E MTU intervals: tz-aware start times and the interval length."""
+    parts = df[column].str.extract(_MTU_RE)
+    bad = parts["start"].isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataFileError(
+            name,
+            _line(i),
+            column,
+            df[column].iloc[i],
+            "not an MTU interval 'dd.mm.yyyy HH:MM - dd.mm.yyyy HH:MM'",
+        )
+    start = pd.to_datetime(
+        parts["start"].str.replace("/", ".", regex=False),
+        format="mixed",
+        dayfirst=True,
+        errors="coerce",
+    )
+    end = pd.to_datetime(
+        parts["end"].str.replace("/", ".", regex=False),
+        format="mixed",
+        dayfirst=True,
+        errors="coerce",
+    )
+    unparsed = (start.isna() | end.isna()).to_numpy()
+    if unparsed.any():
+        i = int(np.argmax(unparsed))
+        raise DataFileError(name, _line(i), column, df[column].iloc[i], "unparseable date")
+    # Local wall-clock length; the most common one is the MTU (DST rows may differ).
+    step = (end - start).mode().iloc[0]
+    # Ambiguous autumn hour: an explicit (CEST)/(CET) suffix decides; otherwise the first
+    # occurrence is summer time, as in every ENTSO-E export.
+    zone = parts["zone"]
+    dup_first = ~start.duplicated(keep="first")
+    is_dst = np.where(zone.notna(), zone == "CEST", dup_first).astype(bool)
+    try:
+        local = pd.DatetimeIndex(start).tz_localize(tz, ambiguous=is_dst, nonexistent="raise")
+    except Exception as exc:  # pytz/zoneinfo raise different types for a DST gap
+        bad_time = str(exc).split("'")[1] if "'" in str(exc) else str(exc)
+        rows = np.flatnonzero(start.astype(str).str.startswith(bad_time[:16]).to_numpy())
+        i = int(rows[0]) if rows.size else 0
+        raise DataFileError(
+            name,
+            _line(i),
+            column,
+            df[column].iloc[i],
+            f"local time does not exist in {tz} (DST gap): {exc}",
+        ) from None
+    return local, pd.Timedelta(step)
+
+
+def _check_series_times(
+    name: str, df: pd.DataFrame, column: str, index: pd.DatetimeIndex, step_td: pd.Timedelta
+) -> None:
+    """Duplicates, disorder and missing intervals in a regular series are errors."""
+    dup = index.duplicated()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise DataFileError(name, _line(i), column, df[column].iloc[i], "duplicate timestamp")
+    if len(index) < 2:
+        return
+    utc = index.tz_convert("UTC")
+    steps = np.diff(utc.asi8)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0)) + 1
+        raise DataFileError(name, _line(i), column, df[column].iloc[i], "timestamps not increasing")
+    step = int(step_td.value)
+    gap = steps != step
+    if gap.any():
+        i = int(np.argmax(gap)) + 1
+        missing = pd.Timedelta(int(steps[i - 1]) - step, unit="ns")
+        raise DataFileError(
+            name,
+            _line(i),
+            column,
+            df[column].iloc[i],
+            f"gap of {missing} before this row (step {pd.Timedelta(step, unit='ns')}); "
+            "a missing interval, e.g. a DST change handled wrongly",
+        )
+
+
+def read_entsoe_day_ahead_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Series:
+    """Read an ENTSO-E Transparency day-ahead price export.
+
+    Parameters
+    ----------
+    path
+        CSV exported from the Transparency Platform (Day-ahead Prices, one bidding zone).
+    tz
+        Time zone the MTU column is written in (CET/CEST).
+
+    Returns
+    -------
+    pandas.Series
+        ``price_eur_per_mwh`` [EUR/MWh] indexed by the tz-aware start of each MTU.
+
+    Raises
+    ------
+    DataFileError
+        Missing columns, unparseable or duplicate timestamps, non-existent local times
+        (DST gap), missing intervals, or a non-numeric price (e.g. ``n/e``), naming line,
+        column and value.
+    """
+    name, df = _read_csv(path)
+    tcol = _find_column(name, df, "MTU time", r"^MTU\b")
+    pcol = _find_column(name, df, "day-ahead price", r"day-ahead price")
+    index, step = _parse_mtu(name, df, tcol, tz)
+    _check_series_times(name, df, tcol, index, step)
+    values = _parse_numbers(name, df, pcol)
+    return pd.Series(values, index=index.rename("time"), name="price_eur_per_mwh")
+
+
+def read_entsoe_imbalance_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.DataFrame:
+    """Read an ENTSO-E Transparency imbalance-price export (positive and negative prices).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pos_price_eur_per_mwh`` (the ``+`` imbalance price, paid by a short
+        party) and ``neg_price_eur_per_mwh`` (the ``-`` price, received by a long
+        party) [EUR/MWh], on the tz-aware start of each settlement period.
+
+    Raises
+    ------
+    DataFileError
+        As :func:`read_entsoe_day_ahead_prices`.
+    """
+    name, df = _read_csv(path)
+    tcol = _find_column(name, df, "settlement-period time", r"settlement period|^MTU\b")
+    pos = _find_column(name, df, "positive imbalance price", r"^\+\s*imbalance price|^long\b")
+    neg = _find_column(name, df, "negative imbalance price", r"^-\s*imbalance price|^short\b")
+    index, step = _parse_mtu(name, df, tcol, tz)
+    _check_series_times(name, df, tcol, index, step)
+    return pd.DataFrame(
+        {
+            "pos_price_eur_per_mwh": _parse_numbers(name, df, pos),
+            "neg_price_eur_per_mwh": _parse_numbers(name, df, neg),
+        },
+        index=index.rename("time"),
+    )
+
+
+def _resolve_session_columns(name: str, df: pd.DataFrame) -> dict[str, str]:
+    lower = {c.lower().replace(" ", "_"): c for c in df.columns}
+    found: dict[str, str] = {}
+    for canon, aliases in _SESSION_ALIASES.items():
+        for alias in aliases:
+            if alias in lower:
+                found[canon] = lower[alias]
+                break
+    missing = [c for c in SESSION_COLUMNS if c not in found]
+    if missing:
+        raise DataFileError(
+            name,
+            1,
+            missing[0],
+            list(df.columns),
+            f"required column missing (need {list(SESSION_COLUMNS)}; "
+            f"accepted names for {missing[0]!r}: {list(_SESSION_ALIASES[missing[0]])})",
+        )
+    return found
+
+
+_OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _parse_session_times(name: str, raw: pd.Series, column: str, tz: str) -> pd.Series:
+    """Parse one timestamp column: naive values are local ``tz``, offsets are honoured."""
+    text = raw.str.strip()
+    empty = (text == "").to_numpy()
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise DataFileError(name, _line(i), column, raw.iloc[i], "missing timestamp")
+    has_offset = text.str.contains(_OFFSET_RE, regex=True).to_numpy()
+    out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {tz}]")
+    if has_offset.any():
+        aware = pd.to_datetime(text[has_offset], format="mixed", utc=True, errors="coerce")
+        out[has_offset] = aware.dt.tz_convert(tz)
+    if (~has_offset).any():
+        naive = pd.to_datetime(text[~has_offset], format="mixed", errors="coerce")
+        ok = naive.notna().to_numpy()
+        try:
+            local = naive[ok].dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+        except Exception as exc:
+            stamps = naive[ok].astype(str)
+            pos = np.flatnonzero(~has_offset)[ok]
+            hits = [int(k) for k, t in zip(pos, stamps, strict=True) if t[:16] in str(exc)]
+            i = hits[0] if hits else 0
+            raise DataFileError(
+                name,
+                _line(i),
+                column,
+                raw.iloc[i],
+                f"local time is ambiguous or does not exist in {tz} (DST change); write "
+                "timestamps with a UTC offset",
+            ) from None
+        out[local.index] = local
+    nat = out.isna().to_numpy()
+    if nat.any():
+        i = int(np.argmax(nat))
+        raise DataFileError(name, _line(i), column, raw.iloc[i], "unparseable timestamp")
+    return out
+
+
+def read_sessions(
+    path: str | Path, tz: str = "Europe/Amsterdam", id_column: str | None = None
+) -> pd.DataFrame:
+    """Read a charging-session CSV: one row per plug-in session.
+
+    Parameters
+    ----------
+    path
+        CSV file with columns for vehicle (or user) id, arrival, departure and delivered
+        energy [kWh] (see :data:`SESSION_COLUMNS`; common aliases such as ACN-Data's
+        ``userID``, ``connectionTime``, ``disconnectTime``, ``kWhDelivered`` accepted),
+        and optionally ``location``.
+    tz
+        Time zone for naive timestamps and of the result. Timestamps with a UTC offset
+        are converted to it.
+    id_column
+        Use this column as ``vehicle_id`` instead of the automatic choice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``vehicle_id`` (str), ``arrival``, ``departure`` (tz-aware),
+        ``energy_kwh`` (float ≥ 0), ``duration_h`` and ``location`` if present, in file
+        order, index = file line number.
+
+    Raises
+    ------
+    DataFileError
+        Missing columns; empty, unparseable, ambiguous or non-existent (DST gap)
+        timestamps; duplicate sessions (same vehicle and arrival); negative or
+        non-numeric energy; departure not after arrival; overlapping sessions of one
+        vehicle. The message names line, column and value.
+    """
+    name, df = _read_csv(path)
+    cols = _resolve_session_columns(name, df)
+    if id_column is not None:
+        if id_column not in df.columns:
+            raise DataFileError(name, 1, id_column, list(df.columns), "id column not found")
+        cols["vehicle_id"] = id_column
+    vid = df[cols["vehicle_id"]].str.strip()
+    empty = (vid == "").to_numpy()
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise DataFileError(name, _line(i), cols["vehicle_id"], "", "missing vehicle id")
+    arrival = _parse_session_times(name, df[cols["arrival"]], cols["arrival"], tz)
+    departure = _parse_session_times(name, df[cols["departure"]], cols["departure"], tz)
+    energy = _parse_numbers(name, df, cols["energy_kwh"])
+    neg = energy < 0
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise DataFileError(
+            name,
+            _line(i),
+            cols["energy_kwh"],
+            df[cols["energy_kwh"]].iloc[i],
+            "negative energy",
+        )
+    order_bad = (departure <= arrival).to_numpy()
+    if order_bad.any():
+        i = int(np.argmax(order_bad))
+        raise DataFileError(
+            name,
+            _line(i),
+            cols["departure"],
+            df[cols["departure"]].iloc[i],
+            f"departure not after arrival ({df[cols['arrival']].iloc[i]})",
+        )
+    out = pd.DataFrame(
+        {
+            "vehicle_id": vid.to_numpy(),
+            "arrival": arrival.to_numpy(),
+            "departure": departure.to_numpy(),
+            "energy_kwh": energy,
+        }
+    )
+    out["arrival"] = pd.DatetimeIndex(arrival).tz_convert(tz)
+    out["departure"] = pd.DatetimeIndex(departure).tz_convert(tz)
+    out["duration_h"] = (out["departure"] - out["arrival"]).dt.total_seconds() / 3600.0
+    if "location" in cols:
+        out["location"] = df[cols["location"]].str.strip().to_numpy()
+    out.index = pd.Index([_line(i) for i in range(len(out))], name="line")
+    _check_session_overlaps(name, out, cols)
+    return out
+
+
+def _check_session_overlaps(name: str, out: pd.DataFrame, cols: dict[str, str]) -> None:
+    dup = out.duplicated(["vehicle_id", "arrival"]).to_numpy()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise DataFileError(
+            name,
+            _line(i),
+            cols["arrival"],
+            str(out["arrival"].iloc[i]),
+            f"duplicate session for vehicle {out['vehicle_id'].iloc[i]!r}",
+        )
+    s = out.sort_values(["vehicle_id", "arrival"], kind="stable")
+    same = s["vehicle_id"].to_numpy()[1:] == s["vehicle_id"].to_numpy()[:-1]
+    overlap = same & (s["arrival"].to_numpy()[1:] < s["departure"].to_numpy()[:-1])
+    if overlap.any():
+        k = int(np.argmax(overlap)) + 1
+        line = int(s.index[k])
+        raise DataFileError(
+            name,
+            line,
+            cols["arrival"],
+            str(s["arrival"].iloc[k]),
+            f"session overlaps the previous session of vehicle {s['vehicle_id'].iloc[k]!r} "
+            f"(which departs {s['departure'].iloc[k - 1]})",
+        )
