@@ -1,9 +1,23 @@
-"""Reusable optimisation machinery: solver selection, status handling, CVaR.
+"""Reusable optimisation machinery: solver selection, status handling, CVaR, bilevel tools.
+
+The bilevel tools (:mod:`evagg.optim.bilevel`) turn LP followers into KKT constraints with
+data-derived big-M bounds and certify equilibria.
 
 Layer 4 of evagg: decision problems (layer 5) build CVXPY models and call
 :func:`solve_cvxpy` so that every model reports failures the same way.
 """
 
+from evagg.optim.bilevel import (
+    BigMBounds,
+    BruteForceResult,
+    EquilibriumCertificate,
+    KKTReformulation,
+    LowerLevelLP,
+    brute_force_leader,
+    derive_bigm,
+    kkt_reformulate,
+    solve_followers,
+)
 from evagg.optim.core import (
     DEFAULT_SOLVERS,
     SolveInfo,
@@ -15,9 +29,18 @@ from evagg.optim.core import (
 
 __all__ = [
     "DEFAULT_SOLVERS",
+    "BigMBounds",
+    "BruteForceResult",
+    "EquilibriumCertificate",
+    "KKTReformulation",
+    "LowerLevelLP",
     "SolveInfo",
+    "brute_force_leader",
     "cvar_constraints",
     "cvar_of_samples",
+    "derive_bigm",
+    "kkt_reformulate",
     "pick_solver",
     "solve_cvxpy",
+    "solve_followers",
 ]
