@@ -1,0 +1,197 @@
+"""Tests of the seed 002 bidding model: certificates, brute force, CVaR, out-of-sample, errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evagg.bidding import (
+    DA_PRICE,
+    DEMAND,
+    NEG_PRICE,
+    POS_PRICE,
+    BiddingDecision,
+    BiddingInputs,
+    build_bidding,
+    evaluate_bidding,
+    evaluate_fixed_decision,
+    follower_shares,
+    solve,
+)
+from evagg.errors import EvaggError, InputError, MisalignedIndexError
+from evagg.optim import brute_force_leader, cvar_of_samples
+from evagg.scenarios import ScenarioSet
+
+TZ = "Europe/Amsterdam"
+
+
+def _instance(
+    n_t: int = 3,
+    n_om: int = 3,
+    n_xi: int = 2,
+    n_riv: int = 2,
+    seed: int = 0,
+    k: float = 0.0,
+    rival_override: np.ndarray | None = None,
+) -> BiddingInputs:
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2024-03-01", periods=n_t, freq="1h", tz=TZ)
+    cols = [f"w{i}" for i in range(n_om)]
+    da = 40 + 30 * rng.random((n_t, n_om))
+    pos = da + 20 * rng.random((n_t, n_om))
+    neg = da - 20 * rng.random((n_t, n_om))
+    dem = 5 + 3 * rng.random((n_t, n_om))
+    market = ScenarioSet.equiprobable(
+        {
+            DA_PRICE: pd.DataFrame(da, idx, cols),
+            POS_PRICE: pd.DataFrame(pos, idx, cols),
+            NEG_PRICE: pd.DataFrame(neg, idx, cols),
+            DEMAND: pd.DataFrame(dem, idx, cols),
+        }
+    )
+    xc = [f"x{i}" for i in range(n_xi)]
+    prices = (
+        rival_override
+        if rival_override is not None
+        else np.round(70 + 40 * rng.random((n_riv, n_t, n_xi)))
+    )
+    v = np.linspace(1.0, 2.0, n_xi)
+    rivals = ScenarioSet(
+        {
+            f"rival{r + 1}_price_eur_per_mwh": pd.DataFrame(prices[r], idx, xc)
+            for r in range(prices.shape[0])
+        },
+        pd.Series(v / v.sum(), index=xc, name="probability"),
+    )
+    return BiddingInputs(market, rivals, 0.0, 150.0, switching_cost_eur_per_mwh=k)
+
+
+def _grid(inp: BiddingInputs, k: float, step: float = 25.0) -> list[np.ndarray]:
+    """Candidate prices per hour: every breakpoint of the owners' response (rival ± K)
+    plus a uniform grid, within the price bounds."""
+    riv = inp.rival_prices
+    grids = []
+    for t in range(riv.shape[1]):
+        base = np.unique(riv[:, t, :])
+        cand = np.unique(np.r_[base, base + k, base - k, np.arange(0.0, 150.0 + 1e-9, step)])
+        grids.append(cand[(cand >= 0.0) & (cand <= 150.0)])
+    return grids
+
+
+@pytest.mark.parametrize("k", [0.0, 6.0])
+def test_milp_matches_brute_force_and_certificate(k: float) -> None:
+    inp = _instance(n_t=2, seed=3, k=k)
+    beta = 2.0
+    res = solve(build_bidding(inp, beta=beta))
+    assert res.certificate.max_gap <= 1e-6
+    assert res.certificate.holds
+    bf = brute_force_leader(_grid(inp, k), lambda x: evaluate_fixed_decision(inp, x, beta))
+    # The MILP optimum equals the best fixed-price value found by exhaustive enumeration.
+    assert res.solve_info.objective == pytest.approx(bf.best_value, rel=1e-6, abs=1e-4)
+    # ...and re-evaluating the MILP's own prices exactly gives its objective back.
+    own = evaluate_fixed_decision(inp, res.decision.price_eur_per_mwh.to_numpy(), beta)
+    assert own == pytest.approx(res.solve_info.objective, rel=1e-6, abs=1e-4)
+
+
+def test_price_tie_between_rivals_brute_force() -> None:
+    # Two rivals quote the same 80 EUR/MWh in every hour and scenario: a three-way tie when
+    # the aggregator matches it. Optimistic bilevel: owners side with the aggregator.
+    tie = np.full((2, 2, 2), 80.0)
+    inp = _instance(n_t=2, seed=5, rival_override=tie)
+    res = solve(build_bidding(inp, beta=1.0))
+    assert res.decision.price_eur_per_mwh.to_numpy() == pytest.approx([80.0, 80.0], abs=1e-6)
+    assert res.expected_share.to_numpy() == pytest.approx([1.0, 1.0], abs=1e-6)
+    bf = brute_force_leader(_grid(inp, 0.0), lambda x: evaluate_fixed_decision(inp, x, 1.0))
+    assert res.solve_info.objective == pytest.approx(bf.best_value, rel=1e-6, abs=1e-4)
+    assert bf.best_x == pytest.approx([80.0, 80.0])
+
+
+def test_cvar_term_equals_worst_tail_mean() -> None:
+    inp = _instance(n_t=3, n_om=20, seed=1)
+    res = solve(build_bidding(inp, beta=5.0))
+    prof = res.scenario_profit.to_numpy()
+    # 20 equiprobable scenarios, alpha = 0.95: the worst 5 % mass is the single worst one.
+    assert res.cvar == pytest.approx(prof.min(), rel=1e-9)
+    assert res.cvar == pytest.approx(cvar_of_samples(prof, res.scenario_probability, 0.95))
+
+
+def test_beta_trades_expected_profit_for_cvar_on_one_model() -> None:
+    inp = _instance(n_t=4, n_om=12, seed=7)
+    model = build_bidding(inp)
+    results = [solve(model, beta=b) for b in (0.0, 1.0, 10.0, 100.0)]
+    e = [r.expected_profit for r in results]
+    c = [r.cvar for r in results]
+    # Weighted-sum theory: E[profit] is non-increasing and CVaR non-decreasing in beta.
+    assert all(e1 >= e2 - 1e-4 for e1, e2 in itertools.pairwise(e))
+    assert all(c1 <= c2 + 1e-4 for c1, c2 in itertools.pairwise(c))
+    assert all(r.certificate.holds for r in results)
+
+
+def test_follower_shares_switching_cost_hand_case() -> None:
+    # Aggregator 0 at 85, rival at 80, K = 6: own customers (X0 = 0.5) stay because
+    # 85 <= 80 + 6; nobody switches to us. At 73 the rival's customers come (73 + 6 <= 80).
+    k = np.array([[0.0, 6.0], [6.0, 0.0]])
+    x0 = np.array([0.5, 0.5])
+    riv = np.full((1, 2, 1), 80.0)
+    x = follower_shares(np.array([85.0, 73.0]), riv, k, x0)
+    assert x[0, :, 0] == pytest.approx([0.5, 1.0])
+
+
+def test_evaluate_bidding_hand_calculation() -> None:
+    idx = pd.date_range("2024-03-02", periods=2, freq="1h", tz=TZ)
+    one = ["r"]
+    realised = ScenarioSet.equiprobable(
+        {
+            DA_PRICE: pd.DataFrame([[50.0], [60.0]], idx, one),
+            POS_PRICE: pd.DataFrame([[70.0], [90.0]], idx, one),
+            NEG_PRICE: pd.DataFrame([[30.0], [40.0]], idx, one),
+            DEMAND: pd.DataFrame([[10.0], [8.0]], idx, one),
+            "rival1_price_eur_per_mwh": pd.DataFrame([[100.0], [100.0]], idx, one),
+        }
+    )
+    dec = BiddingDecision(
+        da_mwh=pd.Series([12.0, 5.0], index=idx),
+        price_eur_per_mwh=pd.Series([95.0, 120.0], index=idx),
+    )
+    prof = evaluate_bidding(dec, realised)
+    # Hour 1: we win (95 < 100): E_ch = 10, long 2 MWh sold at 30:
+    #   950 - 12*50 + 2*30 = 410.
+    # Hour 2: rival wins (120 > 100): E_ch = 0, long 5 MWh: 0 - 5*60 + 5*40 = -100.
+    assert float(prof.iloc[0]) == pytest.approx(310.0)
+    other_day = realised.time_index + pd.Timedelta(days=1)
+    bad = BiddingDecision(
+        da_mwh=pd.Series([12.0, 5.0], index=other_day),
+        price_eur_per_mwh=pd.Series([95.0, 120.0], index=other_day),
+    )
+    with pytest.raises(MisalignedIndexError):
+        evaluate_bidding(bad, realised)
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    inp = _instance()
+    mk, rv = inp.market, inp.rivals
+    with pytest.raises(InputError, match="sum to"):
+        ScenarioSet(dict(mk.data), pd.Series([0.5, 0.3, 0.1], index=mk.scenarios))
+    neg = {q: f.copy() for q, f in mk.data.items()}
+    neg[DEMAND].iloc[1, 2] = -1.0
+    with pytest.raises(InputError, match="negative entry"):
+        BiddingInputs(ScenarioSet.equiprobable(neg), rv, 0.0, 150.0)
+    with pytest.raises(InputError, match="lower bound exceeds upper bound"):
+        BiddingInputs(mk, rv, 200.0, 150.0)
+    with pytest.raises(InputError, match="initial_shares"):
+        BiddingInputs(mk, rv, 0.0, 150.0, initial_shares=[0.5, 0.2, 0.1])
+    crossed = {q: f.copy() for q, f in mk.data.items()}
+    crossed[POS_PRICE] = crossed[DA_PRICE] - 1.0
+    with pytest.raises(InputError, match="pos_bal >= DA"):
+        BiddingInputs(ScenarioSet.equiprobable(crossed), rv, 0.0, 150.0)
+    shifted = ScenarioSet(
+        {q: f.set_axis(f.index + pd.Timedelta(hours=1)) for q, f in rv.data.items()},
+        rv.probabilities,
+    )
+    with pytest.raises(MisalignedIndexError):
+        BiddingInputs(mk, shifted, 0.0, 150.0)
+    with pytest.raises(EvaggError):
+        build_bidding(inp, beta=-1.0)

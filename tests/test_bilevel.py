@@ -1,0 +1,139 @@
+"""Tests of the generic bilevel tool (evagg.optim.bilevel) on hand-solvable followers."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from evagg.errors import InputError, VerificationError
+from evagg.optim import (
+    LowerLevelLP,
+    brute_force_leader,
+    derive_bigm,
+    kkt_reformulate,
+    solve_cvxpy,
+    solve_followers,
+)
+
+
+def _choice_follower(price: cp.Variable, rival: float, extra_sum_row: bool = False) -> LowerLevelLP:
+    """One follower buying one unit from the leader (price x) or a rival (fixed price).
+
+    min x y0 + rival y1  s.t.  y0 + y1 = 1, y >= 0.
+    """
+    cost = cp.reshape(cp.hstack([price, cp.Constant(rival)]), (1, 2), order="C")
+    g = np.array([[1.0, 1.0]])
+    h = np.array([[1.0]])
+    if extra_sum_row:  # the same constraint twice: a lineality in the duals
+        g = np.vstack([g, g])
+        h = np.array([[1.0, 1.0]])
+    return LowerLevelLP(
+        name="choice",
+        cost=cost,
+        cost_lo=np.array([[0.0, rival]]),
+        cost_hi=np.array([[100.0, rival]]),
+        y_upper=np.ones((1, 2)),  # y <= sum of supply = 1
+        G=g,
+        h=h,
+    )
+
+
+def test_price_matching_leader_hand_solution() -> None:
+    # Hand calculation: the follower buys from the leader iff x <= 40 (tie: optimistic),
+    # revenue x*y0 is maximal at x = 40 with revenue 40.
+    x = cp.Variable(name="x")
+    lower = _choice_follower(x, 40.0)
+    kkt = kkt_reformulate(lower)
+    revenue = kkt.dual_objective[0] - 40.0 * kkt.y[0, 1]  # strong duality: x*y0 linearised
+    prob = cp.Problem(cp.Maximize(revenue), [*kkt.constraints, x >= 0, x <= 100])
+    info = solve_cvxpy(prob, name="toy", kind="milp", mip_rel_gap=1e-9)
+    assert info.objective == pytest.approx(40.0, abs=1e-6)
+    assert float(x.value) == pytest.approx(40.0, abs=1e-6)
+    assert float(kkt.y.value[0, 0]) == pytest.approx(1.0, abs=1e-6)
+    cert = kkt.certificate()
+    assert cert.max_gap <= 1e-6
+    # y0 = 1 = its structural bound: reported as a binding big-M.
+    binding = kkt.binding_bigm()
+    assert ((binding.family == "y_upper") & (binding["index"] == 0)).any()
+
+
+def test_big_m_derivation_values() -> None:
+    # Duals of "min x y0 + 40 y1, y0 + y1 = 1": nu <= min(x, 40) and nu >= L = min(c_lo) = 0,
+    # so nu in [0, 40]; reduced cost bound D = c_hi - nu_lo = (100, 40) (hand calculation).
+    lower = _choice_follower(cp.Variable(), 40.0)
+    bm = derive_bigm(lower)
+    assert bm.nu_lo[0, 0] == pytest.approx(0.0, abs=1e-4)
+    assert bm.nu_hi[0, 0] == pytest.approx(40.0, rel=1e-5)
+    assert bm.dual_slack[0] == pytest.approx([100.0, 40.0], rel=1e-4)
+    assert bm.value_lo[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_redundant_constraint_is_refused_not_papered_over() -> None:
+    lower = _choice_follower(cp.Variable(), 40.0, extra_sum_row=True)
+    with pytest.raises(InputError, match="unbounded over the optimal duals"):
+        derive_bigm(lower)
+
+
+def test_inequality_follower_against_brute_force() -> None:
+    # Follower: min x y0 + 5 y1  s.t.  y0 + y1 >= 2,  -y0 >= -1.5,  y >= 0.
+    # Leader maximises x*y0 with x in [0, 10]. Hand: x <= 5 -> y0 = 1.5, revenue 1.5x;
+    # x > 5 -> y0 = 0. Optimum x = 5, revenue 7.5.
+    x = cp.Variable(name="x")
+    a = np.array([[1.0, 1.0], [-1.0, 0.0]])
+    b = np.array([[2.0, -1.5]])
+    cost = cp.reshape(cp.hstack([x, cp.Constant(5.0)]), (1, 2), order="C")
+    lower = LowerLevelLP(
+        name="ineq",
+        cost=cost,
+        cost_lo=np.array([[0.0, 5.0]]),
+        cost_hi=np.array([[10.0, 5.0]]),
+        y_upper=np.array([[1.5, 2.0]]),  # vertices: y0 <= 1.5 and y1 <= 2
+        A=a,
+        b=b,
+    )
+    kkt = kkt_reformulate(lower)
+    revenue = kkt.dual_objective[0] - 5.0 * kkt.y[0, 1]
+    prob = cp.Problem(cp.Maximize(revenue), [*kkt.constraints, x >= 0, x <= 10])
+    info = solve_cvxpy(prob, name="toy", kind="milp", mip_rel_gap=1e-9)
+    assert info.objective == pytest.approx(7.5, abs=1e-6)
+    kkt.certificate()
+
+    def leader_value(xv: np.ndarray) -> float:
+        y, _ = solve_followers(lower, np.array([[xv[0], 5.0]]))
+        # Optimistic tie: at x == 5 the follower is indifferent; take the leader's best.
+        return float(xv[0] * (1.5 if xv[0] <= 5.0 else y[0, 0]))
+
+    bf = brute_force_leader([np.linspace(0, 10, 41)], leader_value)
+    assert bf.best_value == pytest.approx(info.objective, abs=1e-6)
+    assert bf.best_x[0] == pytest.approx(5.0)
+
+
+def test_certificate_detects_non_optimal_follower() -> None:
+    x = cp.Variable(name="x")
+    lower = _choice_follower(x, 40.0)
+    kkt = kkt_reformulate(lower)
+    prob = cp.Problem(
+        cp.Maximize(kkt.dual_objective[0] - 40 * kkt.y[0, 1]), [*kkt.constraints, x <= 100]
+    )
+    solve_cvxpy(prob, name="toy", kind="milp")
+    # Tamper: the leader raises its price after the fact; the follower would now switch.
+    x.value = np.array(60.0)
+    with pytest.raises(VerificationError, match="equilibrium certificate"):
+        kkt.certificate()
+    cert = kkt.certificate(raise_on_fail=False)
+    # Exact follower optimum is 40 (rival), MILP's y costs 60: gap 20/40 = 0.5.
+    assert cert.max_gap == pytest.approx(0.5)
+
+
+def test_lower_level_validation() -> None:
+    with pytest.raises(InputError, match="cost_lo"):
+        LowerLevelLP(
+            name="bad",
+            cost=np.zeros((1, 2)),
+            cost_lo=np.array([[5.0, 0.0]]),
+            cost_hi=np.array([[1.0, 0.0]]),
+            y_upper=np.ones((1, 2)),
+        )
+    with pytest.raises(InputError, match="max_points"):
+        brute_force_leader([np.arange(1000), np.arange(1000)], lambda v: 0.0, max_points=10)
