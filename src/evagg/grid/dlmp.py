@@ -1,0 +1,104 @@
+"""DLMP decomposition from the KKT conditions of the SOCP branch-flow OPF.
+
+See ``docs/grid.md`` for the derivation. With CVXPY's sign conventions the Lagrangian of
+the model built by :class:`evagg.grid.distflow.DistFlowModel` is (per slot, pu)
+
+.. math::
+
+    \\mathcal L = f + λ^\\top(\\text{out} - \\text{in} + g_{sh} v - \\text{gen} + p^{load})
+      + μ^\\top(\\dots) + β^\\top(v_{to} - v_{from} + 2(rP + xQ) - |z|^2 \\ell)
+      + ν_{hi}^\\top(v - \\bar v) + ν_{lo}^\\top(\\underline v - v)
+      - \\sum_l u_l^\\top (v_{from}+\\ell,\\, 2P,\\, 2Q,\\, v_{from}-\\ell)
+      - \\sum_l w_l^\\top(\\bar S, P, Q) - \\sum_l w'^\\top_l(\\bar S, P - r\\ell, Q - x\\ell)
+
+Stationarity in ``P_l`` (branch ``l``: ``i → j``) and in ``v_j`` gives, exactly,
+
+.. math::
+
+    λ_j = λ_i + 2 r_l β_l - 2u_{1,l} - w_{1,l} - w'_{1,l},\\qquad
+    β = Π^\\top s,\\quad s_j = ν_{lo,j} - ν_{hi,j}
+       + \\sum_{k: from(k)=j} (u_{0,k} + u_{3,k}) - g_{sh,j} λ_j + b_{sh,j} μ_j
+
+with Π the bus × branch path matrix, hence
+``λ = λ_root + Π(2 r ∘ Πᵀ s − 2u₁ − w₁ − w'₁)``, split by the source of each term into
+energy (λ_root), loss (cone and shunt terms), voltage (ν) and congestion (w, w').
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from evagg.grid.feeder import Feeder
+
+__all__ = ["COMPONENTS", "decompose_prices"]
+
+FloatArray = npt.NDArray[np.float64]
+
+COMPONENTS = ("energy", "loss", "voltage", "congestion")
+"""Names of the DLMP components, in the order they are reported."""
+
+
+def decompose_prices(
+    feeder: Feeder,
+    *,
+    lam: FloatArray,
+    mu: FloatArray,
+    u_cone: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    nu_lo: FloatArray,
+    nu_hi: FloatArray,
+    w_send: tuple[FloatArray, FloatArray],
+    w_recv: tuple[FloatArray, FloatArray],
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """Split active and reactive nodal prices into energy, loss, voltage and congestion.
+
+    Parameters
+    ----------
+    feeder
+        The feeder (supplies r, x, shunts and the path matrix).
+    lam, mu
+        Duals of the active/reactive balances, shape (N, T), +∂cost/∂load [EUR/pu].
+    u_cone
+        Duals ``(u0, u1, u2, u3)`` of the relaxed cones
+        ``‖(2P, 2Q, v_from − ℓ)‖ ≤ v_from + ℓ``, each (L, T).
+    nu_lo, nu_hi
+        Duals (≥ 0) of the lower/upper squared-voltage limits, (N, T), zero at the root.
+    w_send, w_recv
+        ``(w1, w2)`` duals of the P and Q entries of the sending- and receiving-end
+        apparent-power cones (seed 000 eq. 8), each (L, T); zeros where not modelled.
+
+    Returns
+    -------
+    (active, reactive)
+        Dicts keyed by :data:`COMPONENTS` plus ``"other"`` (what the four do not
+        explain: solver KKT residual, or terms added through model extensions that act
+        on voltages or flows), each (N, T) in the units of ``lam``; the five sum to
+        ``lam`` (resp. ``mu``) exactly by construction of ``"other"``.
+    """
+    pi = feeder.path_matrix()
+    r = feeder.r_pu[:, None]
+    x = feeder.x_pu[:, None]
+    a_from, _ = feeder.incidence()
+    u0, u1, u2, u3 = u_cone
+    s_volt = nu_lo - nu_hi
+    s_loss = a_from @ (u0 + u3) - feeder.g_sh_pu[:, None] * lam + feeder.b_sh_pu[:, None] * mu
+    beta_v = pi.T @ s_volt
+    beta_l = pi.T @ s_loss
+    n = lam.shape[0]
+    out: list[dict[str, FloatArray]] = []
+    for price, z, uk, ws, wr in (
+        (lam, r, u1, w_send[0], w_recv[0]),
+        (mu, x, u2, w_send[1], w_recv[1]),
+    ):
+        comp: dict[str, FloatArray] = {
+            "energy": np.repeat(price[:1, :], n, axis=0),
+            "loss": np.asarray(pi @ (2 * z * beta_l - 2 * uk)),
+            "voltage": np.asarray(pi @ (2 * z * beta_v)),
+            "congestion": np.asarray(pi @ (-ws - wr)),
+        }
+        comp["other"] = price - sum(comp[c] for c in COMPONENTS)
+        out.append(comp)
+    return out[0], out[1]
