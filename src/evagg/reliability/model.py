@@ -235,6 +235,10 @@ class SlotModel:
             raise InputError("slot", str(when), f"not within {self.day.date()}")
         return pd.Timestamp(hit[-1])
 
+    def pos(self, when: Any) -> int:
+        """Row position of a slot (see :meth:`slot`)."""
+        return int(np.flatnonzero(self.p.index == self.slot(when))[0])
+
     def severity(self, slot: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Severity sample of slot ``t``: values ``v_{i,t}`` and weights ``p_{i,t}``."""
         t = self.slot(slot)
