@@ -88,4 +88,4 @@ def test_profile_per_bus_and_bad_rows(tmp_path):
     bad.to_csv(tmp_path / "b.csv", index=False)
     res = runner.invoke(app, ["grid", "opf", "--profile", str(tmp_path / "b.csv")])
     assert isinstance(res.exception, DataFileError)
-    assert "row 2" in str(res.exception) and "load_scale" in str(res.exception)
+    assert res.exception.row == 2 and res.exception.column == "load_scale"
