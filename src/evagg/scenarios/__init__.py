@@ -1,5 +1,53 @@
-"""Uncertainty engine: scenario sets, generation (seed 002 §2.2, §5.1) and reduction."""
+"""Uncertainty engine: scenario sets, generation (seed 002 §2.2, §5.1) and reduction.
 
+Quantity names (units in the name): ``da_price_eur_per_mwh``,
+``pos_bal_price_eur_per_mwh``, ``neg_bal_price_eur_per_mwh``, ``ev_demand_mwh``,
+``rival{k}_price_eur_per_mwh``.
+"""
+
+from evagg.scenarios.balancing import (
+    NEG_BAL_PRICE,
+    POS_BAL_PRICE,
+    BalancingPremiumModel,
+    balancing_price_scenarios,
+)
+from evagg.scenarios.demand import EV_DEMAND, ev_demand_scenarios
+from evagg.scenarios.market import market_scenarios
+from evagg.scenarios.plot import plot_fan_chart, weighted_quantiles
+from evagg.scenarios.prices import (
+    DA_PRICE,
+    PriceModel,
+    day_ahead_price_scenarios,
+    fit_price_model,
+)
+from evagg.scenarios.reduction import (
+    ReductionResult,
+    fast_forward_reduction,
+    pairwise_distances,
+    reduction_features,
+)
+from evagg.scenarios.rivals import rival_level_probabilities, rival_price_scenarios
 from evagg.scenarios.scenario_set import ScenarioSet
 
-__all__ = ["ScenarioSet"]
+__all__ = [
+    "DA_PRICE",
+    "EV_DEMAND",
+    "NEG_BAL_PRICE",
+    "POS_BAL_PRICE",
+    "BalancingPremiumModel",
+    "PriceModel",
+    "ReductionResult",
+    "ScenarioSet",
+    "balancing_price_scenarios",
+    "day_ahead_price_scenarios",
+    "ev_demand_scenarios",
+    "fast_forward_reduction",
+    "fit_price_model",
+    "market_scenarios",
+    "pairwise_distances",
+    "plot_fan_chart",
+    "reduction_features",
+    "rival_level_probabilities",
+    "rival_price_scenarios",
+    "weighted_quantiles",
+]
