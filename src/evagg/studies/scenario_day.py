@@ -123,7 +123,12 @@ def expected_fleet_demand_mwh(
     )
     load_kw = fleet.uncontrolled_load_kw("1h")
     day = load_kw.loc[(load_kw.index >= start) & (load_kw.index < end)]
-    return (day / replicas / 1000.0).rename(EV_DEMAND)
+    # the fleet's load comes from differences of cumulative sums: remove round-off
+    # negatives (~1e-12 kW), nothing else is changed
+    tol = 1e-9 * max(float(day.abs().max()), 1.0)
+    if float(day.min()) < -tol:
+        raise InputError("fleet load", float(day.min()), "negative uncontrolled load")
+    return (day.clip(lower=0.0) / replicas / 1000.0).rename(EV_DEMAND)
 
 
 def _progress(enabled: bool) -> AbstractContextManager[Any]:

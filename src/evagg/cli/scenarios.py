@@ -1,0 +1,91 @@
+"""``evagg scenarios``: market scenarios for one real day, reduced, plotted and scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evagg.studies.scenario_day import ScenarioDaySummary, run
+
+
+def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
+    return "n/a (day not in data)" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def summary_table(s: ScenarioDaySummary) -> Table:
+    """Rich table of a :class:`ScenarioDaySummary`."""
+    table = Table(title=f"evagg scenarios: NL day-ahead market, {s.date} ({s.n_hours} h)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("scenarios generated → kept", f"{s.n_scenarios} → {s.n_reduced}"),
+        ("price model", f"{s.price_model} ({'converged' if s.converged else 'NOT converged'})"),
+        ("training window", f"{s.train_start} .. {s.train_end}"),
+        ("MAE scenario mean [EUR/MWh]", _fmt(s.mae_eur_per_mwh)),
+        ("MAE flat training mean [EUR/MWh]", _fmt(s.baseline_mae_eur_per_mwh)),
+        ("RMSE scenario mean [EUR/MWh]", _fmt(s.rmse_eur_per_mwh)),
+        ("RMSE flat training mean [EUR/MWh]", _fmt(s.baseline_rmse_eur_per_mwh)),
+        ("MAE reduced-set mean [EUR/MWh]", _fmt(s.reduced_mae_eur_per_mwh)),
+        (
+            "realised hours inside 5–95 % band",
+            "n/a" if s.coverage_5_95 is None else f"{100 * s.coverage_5_95:.0f} %",
+        ),
+        ("Kantorovich distance (standardised)", f"{s.kantorovich_distance:.3f}"),
+        ("expected EV demand [MWh/day]", f"{s.expected_demand_mwh:.2f} ({s.demand_source})"),
+        (
+            "time: fit / generate / reduce [s]",
+            "{fit_s:.2f} / {generate_s:.2f} / {reduce_s:.3f}".format(**s.timings_s),
+        ),
+        ("time: total [s]", f"{s.timings_s['total_s']:.1f}"),
+        ("fan chart", s.png),
+        ("CSV (all / reduced)", f"{s.csv_scenarios}\n{s.csv_reduced}"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+def scenarios(
+    date: Annotated[
+        str, typer.Option("--date", help="Local market day YYYY-MM-DD (NL prices 2015-2025).")
+    ],
+    n: Annotated[int, typer.Option("--n", help="Number of scenarios generated.")] = 200,
+    reduce_to: Annotated[
+        int, typer.Option("--reduce-to", help="Scenarios kept by fast forward selection.")
+    ] = 10,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (PNG, CSV).")] = Path(
+        "evagg-out"
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same output.")] = 0,
+    n_vehicles: Annotated[
+        int, typer.Option("--vehicles", help="Synthetic fleet size for the EV demand.")
+    ] = 1000,
+    train_days: Annotated[
+        int, typer.Option("--train-days", help="Days of prices before the day used to fit.")
+    ] = 28,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="Hide the progress bar.")
+    ] = False,
+) -> None:
+    """Generate day-ahead, balancing and EV-demand scenarios for one real day, reduce them
+    and write a fan chart and CSVs."""
+    summary = run(
+        date,
+        n=n,
+        reduce_to=reduce_to,
+        out_dir=out,
+        seed=seed,
+        progress=not no_progress,
+        n_vehicles=n_vehicles,
+        train_days=train_days,
+    )
+    Console().print(summary_table(summary))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``scenarios`` command."""
+    app.command("scenarios")(scenarios)
