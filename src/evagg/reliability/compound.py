@@ -330,6 +330,15 @@ def monte_carlo_fleet(
     rng = _rng(seed)
     groups, counts = np.unique(np.column_stack([pp, vv]), axis=0, return_counts=True)
     out = np.zeros(int(n_samples))
+    if len(groups) > 0.5 * pp.size:
+        # (almost) all vehicles distinct: compare float32 uniforms with p, chunked
+        p32, v32 = pp.astype(np.float32), vv.astype(np.float32)
+        step = max(1, chunk // max(1, pp.size))
+        for s in range(0, out.size, step):
+            n = min(step, out.size - s)
+            b = rng.random((n, pp.size), dtype=np.float32) < p32
+            out[s : s + n] = b.astype(np.float32) @ v32
+        return out
     step = max(1, chunk // max(1, len(groups)))
     for s in range(0, out.size, step):
         n = min(step, out.size - s)
