@@ -336,14 +336,14 @@ def monte_carlo_fleet(
         step = max(1, chunk // max(1, pp.size))
         for s in range(0, out.size, step):
             n = min(step, out.size - s)
-            b = rng.random((n, pp.size), dtype=np.float32) < p32
-            out[s : s + n] = b.astype(np.float32) @ v32
+            hit = rng.random((n, pp.size), dtype=np.float32) < p32
+            out[s : s + n] = hit.astype(np.float32) @ v32
         return out
     step = max(1, chunk // max(1, len(groups)))
     for s in range(0, out.size, step):
         n = min(step, out.size - s)
-        b = rng.binomial(counts[None, :], groups[None, :, 0], size=(n, len(groups)))
-        out[s : s + n] = b @ groups[:, 1]
+        cnt = rng.binomial(counts[None, :], groups[None, :, 0], size=(n, len(groups)))
+        out[s : s + n] = cnt @ groups[:, 1]
     return out
 
 
