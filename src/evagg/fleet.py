@@ -218,10 +218,11 @@ class Fleet:
         first = np.clip(-((t0 - a) // dt), 0, n_t)  # ceil((a - t0) / dt)
         last = np.clip((d - t0) // dt, 0, n_t)  # slots fully covered end here (exclusive)
         ok = last > first
-        diff = np.zeros((n_t + 1, self.n_vehicles), dtype=np.int32)
+        # sessions of one vehicle never overlap, so the running count is 0 or 1 (int8)
+        diff = np.zeros((n_t + 1, self.n_vehicles), dtype=np.int8)
         np.add.at(diff, (first[ok], pos[ok]), 1)
         np.add.at(diff, (last[ok], pos[ok]), -1)
-        avail = np.cumsum(diff[:-1], axis=0) > 0
+        avail = np.cumsum(diff[:-1], axis=0, dtype=np.int8) > 0
         return pd.DataFrame(avail, index=idx, columns=self.vehicle_ids)
 
     def energy_need_kwh(self, step: str | None = None, at: str = "arrival") -> pd.DataFrame:

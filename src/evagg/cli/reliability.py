@@ -24,6 +24,8 @@ from evagg.reliability import (
     classify_users,
     compare_classifications,
     delivered_kwh,
+    fit_gaussian_mixture,
+    monte_carlo_fleet,
     reliability_figure,
     reliability_table,
 )
@@ -110,6 +112,21 @@ def reliability_command(
     curve.assign(realised_kwh=real).to_csv(out / "bid_curve.csv")
     cal.table.to_csv(out / "calibration.csv", index=False)
     cal.summary.to_csv(out / "calibration_summary.csv")
+    gm_rows = []
+    for s in slots:
+        k = model.pos(s)
+        sample = monte_carlo_fleet(
+            model.p.to_numpy()[k], model.v_kwh.to_numpy()[k], 20_000, seed=seed
+        )
+        gm = fit_gaussian_mixture(sample, seed=seed)
+        row: dict[str, float | str] = {"slot": s, "k": gm.k}
+        for j in range(2):
+            row[f"mu_{j + 1}_kwh"] = float(gm.means[j]) if j < gm.k else float("nan")
+            row[f"sigma_{j + 1}_kwh"] = float(gm.sds[j]) if j < gm.k else float("nan")
+            row[f"beta_{j + 1}"] = float(gm.weights[j]) if j < gm.k else 0.0
+        row.update(sse=gm.sse, sst=gm.sst, r2=gm.r2)
+        gm_rows.append(row)
+    pd.DataFrame(gm_rows).to_csv(out / "gaussian_mixture_fit.csv", index=False)
     comp = compare_classifications(fleet, seed=seed)
     comp.to_csv(out / "classification_comparison.csv")
     grid = np.linspace(0.0, max(max(bid_list), float(curve["expected_kwh"].max())) * 1.3, 80)
@@ -163,8 +180,8 @@ def reliability_command(
             tab.add_column(m, justify="right")
         sub = table[table["slot"] == t]
         for b in bid_list:
-            row = sub[sub["bid_kwh"] == b].set_index("method")["reliability"]
-            tab.add_row(f"{b:g}", *[f"{row[m]:.4f}" for m in methods])
+            rel_b = sub[sub["bid_kwh"] == b].set_index("method")["reliability"].to_dict()
+            tab.add_row(f"{b:g}", *[f"{rel_b[m]:.4f}" for m in methods])
         con.print(tab)
         bt = sub.groupby("method")["bid_at_target_kwh"].first()
         con.print(
