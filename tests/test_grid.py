@@ -329,3 +329,60 @@ def test_synthetic_feeder_reproducible_and_exact():
     fd = Feeder.from_pandapower(a)
     res = solve_opf(fd, price_eur_per_mwh=40.0, load_scale=[0.5, 1.0])
     assert res.exact and res.ac_max_dv_pu < 1e-5
+
+
+def test_ramp_limit_priced_in_energy_component_and_gen_apparent_power():
+    fd33 = Feeder.from_pandapower()
+    opts = DistFlowOptions(ext_ramp_mw_per_h=1.0)
+    # import ≈ 1.9 MW at half load and ≈ 3.9 MW at full load: a 1 MW/h ramp cannot follow
+    # physically; the relaxation "meets" it by burning ~1 MW in fictitious losses in slot
+    # 0 (v·ℓ far above P² + Q²), which the gap check must catch
+    with pytest.raises(VerificationError) as ei:
+        solve_opf(fd33, price_eur_per_mwh=50.0, load_scale=[0.5, 1.0], options=opts)
+    assert ei.value.check == "relaxation_gap"
+    net = pn.case33bw()
+    g = pp.create_sgen(
+        net, 17, p_mw=3.0, q_mvar=0.0, controllable=True, max_p_mw=3.0, min_p_mw=0.0,
+        max_q_mvar=1.0, min_q_mvar=-1.0, sn_mva=1.2,
+    )  # fmt: skip
+    # a generator cheaper than the grid (30 < 50 EUR/MWh): backing it off in slot 0 is
+    # the cheapest way to meet the ramp, so the relaxation stays exact
+    pp.create_poly_cost(net, g, "sgen", cp1_eur_per_mw=30.0)
+    fd = Feeder.from_pandapower(net)
+    model = DistFlowModel(fd, 2, 1.0, opts)
+    model.set_price(50.0)
+    model.scale_loads([0.5, 1.0])
+    res = model.solve()
+    assert res.exact
+    ramp = res.p_ext_mw.iloc[1] - res.p_ext_mw.iloc[0]
+    assert ramp == pytest.approx(1.0, abs=1e-6)  # ramp limit binds
+    # more load in slot 0 raises the import there and relaxes the ramp into slot 1,
+    # so the substation price of slot 0 is below the 50 EUR/MWh energy price
+    lam0 = res.dlmp_eur_per_mwh.loc[0, 0]
+    assert lam0 < 49.0
+    assert res.dlmp_components["energy"].loc[0, 0] == pytest.approx(lam0, abs=1e-9)
+    assert lam0 == pytest.approx(_fd_dlmp(model, 0, 0), rel=1e-4)
+    assert res.dlmp_eur_per_mwh.loc[5, 1] == pytest.approx(_fd_dlmp(model, 5, 1), rel=1e-4)
+    # the generator is marginal in slot 0 (DLMP = its cost) and at its 1.2 MVA rating
+    # in slot 1
+    assert res.dlmp_eur_per_mwh.loc[17, 0] == pytest.approx(30.0, abs=1e-4)
+    qg = model.q_gen.value * fd.s_base_mva
+    pg = res.p_gen_mw.to_numpy()
+    assert np.all(np.hypot(pg, qg) <= 1.2 + 1e-5)  # interior-point feasibility tolerance
+    assert np.hypot(pg[0, 1], qg[0, 1]) == pytest.approx(1.2, abs=1e-5)
+
+
+def test_extension_on_voltages_shows_up_in_other_component(fd33):
+    model = DistFlowModel(fd33, 1, 1.0, DistFlowOptions(ac_slots="extremes"))
+    dev = cp.Variable(nonneg=True)
+    # a voltage-deviation cost of the kind the microgrid study adds
+    model.add_constraints([dev >= cp.max(cp.abs(model.v - 1.0))])
+    model.add_cost(100.0 * dev)
+    model.set_price(50.0)
+    res = model.solve()
+    assert res.ac_slots == (0,)
+    total = sum(res.dlmp_components[k] for k in (*COMPONENTS, "other"))
+    np.testing.assert_allclose(total, res.dlmp_eur_per_mwh, atol=1e-9)
+    # the extension acts on v, so its price effect is reported as "other", not hidden
+    assert np.abs(res.dlmp_components["other"].to_numpy()).max() > 1.0
+    assert res.dlmp_eur_per_mwh.loc[17, 0] == pytest.approx(_fd_dlmp(model, 17, 0), rel=1e-4)
