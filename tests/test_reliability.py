@@ -259,3 +259,15 @@ def test_cli_sessions_csv(tmp_path) -> None:  # type: ignore[no-untyped-def]
         app, ["reliability", "--sessions", str(tmp_path / "bad.csv"), "--out", str(tmp_path)]
     )
     assert res.exit_code != 0
+
+
+def test_dst_days_have_92_and_100_slots() -> None:
+    f = synthesize_fleet(20, 14, start="2024-10-21", seed=1)
+    long_day = build_slot_model(f, "2024-10-27")  # clocks go back: 25 h
+    assert len(long_day.p) == 100
+    assert long_day.slot("10:30") == pd.Timestamp("2024-10-27 10:30", tz=TZ)
+    assert delivered_kwh(f, long_day).shape == (100,)
+    g = synthesize_fleet(20, 10, start="2024-03-25", seed=1)
+    short_day = build_slot_model(g, "2024-03-31")  # clocks go forward: 23 h
+    assert len(short_day.p) == 92
+    assert short_day.slot("10:30") == pd.Timestamp("2024-03-31 10:30", tz=TZ)

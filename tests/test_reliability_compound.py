@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evagg.errors import InputError
+from evagg.errors import InputError, VerificationError
 from evagg.reliability.compound import (
     compound_poisson_fft,
     compound_poisson_panjer,
@@ -60,6 +60,12 @@ def test_panjer_matches_gamma_closed_form_and_fft() -> None:
     np.testing.assert_allclose(pj.sf(BIDS), _reference(), atol=1e-4)
     ff = compound_poisson_fft(LAM, f, h, sev_lo=lo)
     np.testing.assert_allclose(pj.sf(BIDS), ff.sf(BIDS), atol=1e-10)
+
+
+def test_too_narrow_window_fails_verification() -> None:
+    f, lo = _exponential_lattice(THETA / 100)
+    with pytest.raises(VerificationError, match="mean"):
+        compound_poisson_fft(LAM, f, THETA / 100, sev_lo=lo, m=256)  # aliasing
 
 
 def test_panjer_refuses_underflow() -> None:

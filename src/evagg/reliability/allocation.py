@@ -96,7 +96,8 @@ def allocation_reliability(
         raise InputError("slots", list(slots), "must be in increasing time order")
     days, pres = presence_by_day(fleet)
     hist = np.flatnonzero(days < model.day)[-model.n_history_days :]
-    k_slot = [model.pos(t) for t in ts]
+    dt = pd.Timedelta(fleet.step)
+    k_slot = [int((t.tz_localize(None) - t.tz_localize(None).normalize()) // dt) for t in ts]
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = fleet.n_vehicles
     draw = rng.choice(hist, size=(int(n_samples), n))  # history day per sample, vehicle

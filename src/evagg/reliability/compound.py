@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evagg._checks import as_finite_array
-from evagg.errors import InputError
+from evagg.errors import InputError, VerificationError
 
 __all__ = [
     "LatticeDistribution",
@@ -155,6 +155,26 @@ def auto_grid_kwh(p: Any, v: Any, points_per_sd: float = 400.0) -> float:
     return max(sd / points_per_sd, 1e-3)
 
 
+_MASS_TOL = 1e-6
+
+
+def _verified(dist: LatticeDistribution, expected_mean: float, what: str) -> LatticeDistribution:
+    """Check that the lattice pmf keeps its mass and mean; raise VerificationError if not.
+
+    A lost mass means the FFT window was too narrow (aliasing) or numerical noise; the
+    mean is exact by construction (mean-preserving discretisation), so a mean error shows
+    a truncated tail.
+    """
+    mass = float(dist.pmf.sum())
+    if abs(mass - 1.0) > _MASS_TOL:
+        raise VerificationError(f"{what}: total probability", abs(mass - 1.0), _MASS_TOL)
+    scale = max(abs(expected_mean), dist.h)
+    err = abs(dist.mean() - expected_mean) / scale
+    if err > _MASS_TOL:
+        raise VerificationError(f"{what}: mean", err, _MASS_TOL, f"expected {expected_mean:.6g}")
+    return dist
+
+
 def _next_pow2(n: float) -> int:
     return int(2 ** np.ceil(np.log2(max(float(n), 16.0))))
 
@@ -213,7 +233,7 @@ def compound_poisson_fft(
     phi = np.fft.rfft(f_mod)
     g = np.fft.irfft(np.exp(lam * (phi - 1.0)), n=m)
     g = np.clip(g, 0.0, None)
-    return LatticeDistribution(pmf=_unwrap(g, lo), lo=lo, h=h)
+    return _verified(LatticeDistribution(pmf=_unwrap(g, lo), lo=lo, h=h), mu, "compound Poisson")
 
 
 def compound_poisson_panjer(
@@ -305,7 +325,8 @@ def poisson_binomial_sum(p: Any, v: Any, h: float, m: int | None = None) -> Latt
         ang += (ng * np.angle(z)).sum(axis=0)
     spec = np.exp(log_mod) * np.exp(1j * ang)
     g = np.clip(np.fft.irfft(spec, n=m), 0.0, None)
-    return LatticeDistribution(pmf=_unwrap(g, lo), lo=lo + base, h=h, offset=shift)
+    dist = LatticeDistribution(pmf=_unwrap(g, lo), lo=lo + base, h=h, offset=shift)
+    return _verified(dist, float((pp * vv).sum()), "Poisson-binomial")
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from evagg.errors import InputError
+from evagg.errors import InputError, VerificationError
 from evagg.fleet import Fleet
 from evagg.reliability.compound import _next_pow2
 from evagg.reliability.model import (
@@ -98,6 +98,16 @@ def _batch_poisson(
     # unwrap each row so that column 0 is lattice point lo_t
     cols = (lo[:, None] + np.arange(m)[None, :]) % m
     g = np.take_along_axis(g, cols, axis=1)
+    # verification: every slot keeps its probability mass and its exact mean Σ p v
+    mass_err = np.abs(g.sum(axis=1) - 1.0)
+    mean_g = (g * ((lo[:, None] + np.arange(m)[None, :]) * h)).sum(axis=1)
+    mean_err = np.abs(mean_g - mu) / np.maximum(np.abs(mu), h)
+    for name, err in (("total probability", mass_err), ("mean", mean_err)):
+        if float(err.max()) > 1e-6:
+            worst = int(np.argmax(err))
+            raise VerificationError(
+                f"batched compound Poisson: {name}", float(err.max()), 1e-6, f"slot {worst}"
+            )
     g = np.concatenate([g, np.zeros((t_n, 1))], axis=1)
     tail = np.cumsum(g[:, ::-1], axis=1)[:, ::-1] - 0.5 * g
     rel = _interp_tail(tail, lo, h, bids)

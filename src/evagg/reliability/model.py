@@ -224,8 +224,8 @@ class SlotModel:
         """Slot label for a time of day (``"10:30"``) or a timestamp."""
         if isinstance(when, str) and len(when) <= 5 and ":" in when:
             try:
-                ts = self.day + pd.Timedelta(when + ":00")
-            except ValueError:
+                ts = pd.Timestamp(f"{self.day.date()} {when}").tz_localize(self.day.tz)
+            except (ValueError, TypeError):
                 raise InputError("slot", when, "not a time of day HH:MM") from None
         else:
             ts = pd.Timestamp(when)
@@ -300,7 +300,8 @@ def build_slot_model(
     a = float(pseudo_count)
     p = (k + a) / (hist.size + 2 * a)
     dt = pd.Timedelta(step or fleet.step)
-    idx = pd.date_range(target, periods=p.shape[0], freq=dt, name="time")
+    idx, sod = _day_slots(fleet, target, step)
+    p = p[sod]  # slot labels in absolute time; DST days have 92 or 100 slots
     p_df = pd.DataFrame(p, index=idx, columns=fleet.vehicle_ids)
     energy = v2g_energy(
         fleet, before=target, window_days=window_days, confidence=confidence, bound=bound
@@ -325,11 +326,23 @@ def build_slot_model(
     )
 
 
+def _day_slots(
+    fleet: Fleet, day: pd.Timestamp, step: str | None
+) -> tuple[pd.DatetimeIndex, npt.NDArray[np.int64]]:
+    """Slot labels of one local day (absolute time) and their local slot-of-day numbers."""
+    idx = fleet.time_index(step)
+    nxt = (day.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(day.tz)
+    idx = idx[(idx >= day) & (idx < nxt)]
+    dt = pd.Timedelta(step or fleet.step)
+    local = pd.DatetimeIndex(idx).tz_localize(None)
+    sod = ((local - local.normalize()) // dt).to_numpy().astype(np.int64)
+    return pd.DatetimeIndex(idx, name="time"), sod
+
+
 def delivered_kwh(fleet: Fleet, model: SlotModel, step: str | None = None) -> pd.Series:
     """What the fleet really offered on the model's day: ``Σ_i 1[plugged]·v_{i,t}`` [kWh]."""
-    days, pres = presence_by_day(fleet, step)
-    d = int(np.flatnonzero(days == model.day)[0])
-    real = pres[d]
+    av = fleet.availability(step)
+    real = av.loc[model.p.index].to_numpy()
     return pd.Series(
         (real * model.v_kwh.to_numpy()).sum(axis=1), index=model.p.index, name="delivered_kwh"
     )
