@@ -265,7 +265,9 @@ class Fleet:
         b = a + np.round(dur_ns).astype(np.int64)
         edges = self.start.value + dt * np.arange(len(idx) + 1, dtype=np.int64)
         g = _ramp_integral(edges, a, p) - _ramp_integral(edges, b, p)  # [kW·ns]
-        energy = np.diff(g)
+        # each term is a non-negative overlap; differences of cumulative sums leave only
+        # round-off negatives (~1e-12 kW), set to zero
+        energy = np.maximum(np.diff(g), 0.0)
         return pd.Series(energy / dt, index=idx, name="ev_load_kw")
 
     @property
