@@ -386,3 +386,18 @@ def test_extension_on_voltages_shows_up_in_other_component(fd33):
     # the extension acts on v, so its price effect is reported as "other", not hidden
     assert np.abs(res.dlmp_components["other"].to_numpy()).max() > 1.0
     assert res.dlmp_eur_per_mwh.loc[17, 0] == pytest.approx(_fd_dlmp(model, 17, 0), rel=1e-4)
+
+
+def test_transformer_cables_and_half_open_line_match_pandapower():
+    # pandapower's open-ring MV example: 110/20 kV transformer (Dyn5), cables with
+    # charging, and a line switched open at one end only (it still charges from the other)
+    net = pn.simple_mv_open_ring_net()
+    fd = Feeder.from_pandapower(net)
+    assert fd.n_bus == 7 and ("trafo", 0) in fd.branch_element
+    assert ("line", 3) not in fd.branch_element
+    res = solve_opf(fd, price_eur_per_mwh=50.0)  # default AC tolerances (1e-4 pu)
+    ref = copy.deepcopy(net)
+    pp.runpp(ref, numba=False)
+    np.testing.assert_allclose(res.v_pu[0].loc[ref.res_bus.index], ref.res_bus.vm_pu, atol=1e-5)
+    loss_ref = ref.res_line.pl_mw.sum() + ref.res_trafo.pl_mw.sum()
+    assert res.losses_mw.iloc[0] == pytest.approx(loss_ref, abs=1e-5)

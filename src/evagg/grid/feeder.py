@@ -251,9 +251,11 @@ class Feeder:
             large base Clarabel stalls at "optimal_inaccurate").
 
         Supported elements: buses, lines (incl. charging and conductance), two-winding
-        transformers at nominal ratio and neutral tap, shunts, loads, static generators
+        transformers at nominal ratio and neutral tap (any vector-group phase shift;
+        magnetising branch split half to each end), shunts, loads, static generators
         (``controllable`` ones become OPF decisions), storage, exactly one external grid,
-        switches of type line/transformer (an open switch removes the branch). Out-of-
+        switches of type line/transformer (an open switch removes the branch; a line
+        open at one end only stays as its charging shunt at the other end). Out-of-
         service elements are ignored (e.g. the five open tie lines of ``case33bw``).
 
         Raises
@@ -296,14 +298,14 @@ class Feeder:
             raise InputError("net.bus", 0, "network has no in-service bus")
         bus_ok = set(int(b) for b in buses.index)
 
-        open_lines: set[int] = set()
+        open_lines: dict[int, set[int]] = {}  # line → buses at which it is switched open
         open_trafos: set[int] = set()
         sw = getattr(net, "switch", pd.DataFrame())
         for idx, row in sw.iterrows() if len(sw) else []:
             closed = bool(row["closed"])
             et = str(row["et"])
             if et == "l" and not closed:
-                open_lines.add(int(row["element"]))
+                open_lines.setdefault(int(row["element"]), set()).add(int(row["bus"]))
             elif et == "t" and not closed:
                 open_trafos.add(int(row["element"]))
             elif et == "b" and closed:
@@ -334,8 +336,9 @@ class Feeder:
         lines = _active(net, "line")
         for idx, ln in lines.iterrows():
             u, v = int(ln["from_bus"]), int(ln["to_bus"])
-            if _int(idx) in open_lines or u not in bus_ok or v not in bus_ok:
+            if u not in bus_ok or v not in bus_ok:
                 continue
+            opened = open_lines.get(_int(idx), set()) & {u, v}
             par = float(ln.get("parallel", 1) or 1)
             length = float(ln["length_km"])
             z_base = vn[u] ** 2 / s_base
@@ -347,6 +350,16 @@ class Feeder:
             g = float(ln.get("g_us_per_km", 0.0) or 0.0)
             b_tot = 2 * np.pi * f_hz * c * 1e-9 * length * par * z_base
             g_tot = g * 1e-6 * length * par * z_base
+            if len(opened) == 2:
+                continue
+            if len(opened) == 1:
+                # open at one end only: the line still charges from the other end, a
+                # shunt Y/2 + 1/(Z + 2/Y) there (pi model with the far end open)
+                live = v if u in opened else u
+                y_half = complex(g_tot, b_tot) / 2
+                y_in = y_half + (1 / (complex(r, x) + 1 / y_half) if y_half != 0 else 0)
+                add_shunt(live, y_in.real, y_in.imag)
+                continue
             for bus in (u, v):
                 add_shunt(bus, g_tot / 2, b_tot / 2)
             imax = float(ln.get("max_i_ka", np.inf)) * float(ln.get("df", 1.0) or 1.0) * par
@@ -379,12 +392,8 @@ class Feeder:
                 raise InputError(
                     f"net.trafo[{idx}].tap_pos", tap_pos, "only the neutral tap is supported"
                 )
-            if float(tr.get("shift_degree", 0.0) or 0.0) != 0.0:
-                raise InputError(
-                    f"net.trafo[{idx}].shift_degree",
-                    tr["shift_degree"],
-                    "phase-shifting transformers are not supported",
-                )
+            # a phase shift (vector group, e.g. Dyn5 = 150°) only rotates the angles of
+            # the whole downstream subtree: irrelevant in a radial feeder (no loops)
             par = float(tr.get("parallel", 1) or 1)
             sn = float(tr["sn_mva"]) * par
             z = float(tr["vk_percent"]) / 100 * s_base / sn
@@ -393,7 +402,8 @@ class Feeder:
             gm = float(tr.get("pfe_kw", 0.0) or 0.0) / 1000 / s_base * par
             ym = float(tr.get("i0_percent", 0.0) or 0.0) / 100 * sn / s_base
             bm = -float(np.sqrt(max(ym**2 - gm**2, 0.0)))
-            add_shunt(u, gm, bm)
+            add_shunt(u, gm / 2, bm / 2)  # T model ≈ pi: half the magnetising at each end
+            add_shunt(v, gm / 2, bm / 2)
             loading = float(tr.get("max_loading_percent", 100.0))
             if not np.isfinite(loading):
                 loading = 100.0
