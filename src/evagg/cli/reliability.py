@@ -16,6 +16,7 @@ from rich.table import Table
 from evagg.errors import InputError
 from evagg.fleet import Fleet, synthesize_fleet
 from evagg.reliability import (
+    allocation_reliability,
     bid_curve,
     bid_curve_figure,
     build_slot_model,
@@ -74,6 +75,9 @@ def reliability_command(
     seed: int = typer.Option(0, help="Random seed of the synthetic fleet."),
     tz: str = typer.Option("Europe/Amsterdam", help="Time zone."),
     start: str = typer.Option("2024-03-04", help="First day of the synthetic fleet."),
+    allocation_slots: str = typer.Option(
+        "10:00,18:30", help="Slots of the priority-vs-equal allocation table (seed Table 7)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Reliability of V2G bids: Table 5-style table, day bid curve, calibration plot.
@@ -112,6 +116,14 @@ def reliability_command(
     curve.assign(realised_kwh=real).to_csv(out / "bid_curve.csv")
     cal.table.to_csv(out / "calibration.csv", index=False)
     cal.summary.to_csv(out / "calibration_summary.csv")
+    alloc_slots = [a.strip() for a in allocation_slots.split(",") if a.strip()]
+    alloc = None
+    if alloc_slots:
+        base = np.array([curve["bid_exact_kwh"].iloc[model.pos(a)] for a in alloc_slots])
+        # both slots draw on the same energy (eq. 8): scenarios well below single-slot bids
+        rows = np.outer([0.4, 0.5, 0.6, 0.7, 0.8], base).round(0)
+        alloc = allocation_reliability(fleet, day, alloc_slots, rows, n_samples=20_000, seed=seed)
+        alloc.to_csv(out / "allocation.csv", index=False)
     gm_rows = []
     for s in slots:
         k = model.pos(s)
@@ -150,6 +162,9 @@ def reliability_command(
         "target": target,
         "slots": slot_out,
         "calibration": cal.summary.reset_index().to_dict(orient="records"),
+        "allocation": []
+        if alloc is None
+        else alloc.assign(slot=alloc["slot"].astype(str)).to_dict(orient="records"),
         "out": str(out),
     }
     for s in slots:
@@ -189,6 +204,20 @@ def reliability_command(
             + ", ".join(f"{m} {bt[m]:.1f} kWh" for m in methods)
             + f"; realised offer {real.loc[t]:.1f} kWh"
         )
+    if alloc is not None:
+        at = Table(title="Allocation of bids over the day: reliability (seed Table 7)")
+        for col in ("slot", "bid [kWh]", "priority", "equal"):
+            at.add_column(col, justify="right")
+        wide = alloc.pivot_table(index=["row", "slot"], columns="rule", values="reliability")
+        bid_of = alloc.groupby(["row", "slot"])["bid_kwh"].first().to_dict()
+        for key, r in wide.iterrows():
+            at.add_row(
+                str(pd.Timestamp(key[1]).strftime("%H:%M")),  # type: ignore[index]
+                f"{bid_of[key]:g}",
+                f"{r['priority']:.4f}",
+                f"{r['equal']:.4f}",
+            )
+        con.print(at)
     con.print(cal.summary)
     con.print(f"files written to {out}")
 
