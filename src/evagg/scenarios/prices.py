@@ -148,7 +148,8 @@ def fit_price_model(
     ``train_days`` days just before the target day (default 4 weeks, chosen because
     it fits in one to three seconds and follows the current price level), a daily
     seasonal AR term (lag 24), and no transform, so negative prices are allowed. The
-    maximum-likelihood fit runs to convergence (at most 200 iterations); whether it
+    maximum-likelihood fit runs to convergence (at most 200 iterations, no parameter
+    covariance is computed since only simulation is needed); whether it
     converged is recorded in ``PriceModel.converged``. On ten random held-out days of
     2019-2024 this specification's forecast had a mean absolute error of 24 EUR/MWh
     against 53 EUR/MWh for the flat mean of the training window (a seasonal MA term,
@@ -186,7 +187,7 @@ def fit_price_model(
             trend="c",
             concentrate_scale=True,
         )
-        res = model.fit(disp=False, maxiter=200)
+        res = model.fit(disp=False, maxiter=200, cov_type="none")
     converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
     converged = converged and not any("converge" in str(w.message).lower() for w in caught)
     return PriceModel(
