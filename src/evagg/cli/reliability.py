@@ -64,7 +64,7 @@ def reliability_command(
     fleet_size: int = typer.Option(74, help="Synthetic fleet size (seed 003: 74 users)."),
     days: int = typer.Option(120, help="Days of synthetic history."),
     slot: str = typer.Option("10:30", help="Slot(s) of the reliability table, e.g. 10:30,13:30"),
-    bids: str = typer.Option("950,1000,1100", help="Bids [kWh], comma-separated."),
+    bids: str = typer.Option("950,1000,1100", help="Bids in kWh, comma-separated."),
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reliability_out"),
     sessions: Annotated[
         Path | None, typer.Option(help="Session CSV (real data) instead of a synthetic fleet.")
@@ -82,9 +82,9 @@ def reliability_command(
 ) -> None:
     """Reliability of V2G bids: Table 5-style table, day bid curve, calibration plot.
 
-    The target day is the last day of the fleet; the days before it are the history.
-    Bids are V2G energy in kWh ('energy' basis: the energy stock the plugged-in vehicles
-    hold for the slot, as in seed 003; 'power' basis: energy deliverable within the slot).
+    The target day is the fleet's last day, the days before it are the history. Bids are
+    kWh of V2G energy: with basis 'energy' (seed 003) the energy the plugged-in vehicles
+    hold for the slot; with basis 'power' the energy they can deliver within the slot.
     """
     bid_list = _parse_bids(bids)
     slots = [s.strip() for s in slot.split(",") if s.strip()]
