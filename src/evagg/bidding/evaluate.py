@@ -122,6 +122,8 @@ def evaluate_fixed_decision(
     price_eur_per_mwh: npt.ArrayLike,
     beta: float,
     da_mwh: npt.ArrayLike | None = None,
+    *,
+    market_limits: bool = True,
 ) -> float:
     """Leader objective E[π] + β·CVaR with the offered prices (and optionally DA) fixed.
 
@@ -129,6 +131,9 @@ def evaluate_fixed_decision(
     their optimal responses (optimistic: the aggregator's preferred point of the optimal
     face ``cᵀy ≤ v*``), the DA purchase (unless fixed) and the balancing recourse.
     Used by the brute-force verifier and for the value of the stochastic solution.
+    ``market_limits=False`` drops limits (8)–(9) from the recourse (imbalance settled
+    without limits, as out of sample), so that a deterministic decision that violates (9)
+    in some scenario still gets a finite value.
 
     Returns
     -------
@@ -183,12 +188,9 @@ def evaluate_fixed_decision(
         + cp.sum(cp.multiply(lam_neg, e_neg), axis=1)
     )
     cvar, cvar_cons, _, _ = cvar_constraints(profit, mk.p, inputs.alpha)
-    cons += [
-        e_ch == ones @ cp.reshape(e_da, (1, n_t), order="C") + e_pos - e_neg,
-        e_pos <= inputs.p_max,
-        e_neg <= e_ch,
-        *cvar_cons,
-    ]
+    cons += [e_ch == ones @ cp.reshape(e_da, (1, n_t), order="C") + e_pos - e_neg, *cvar_cons]
+    if market_limits:
+        cons += [e_pos <= inputs.p_max, e_neg <= e_ch]
     prob = cp.Problem(cp.Maximize(mk.p @ profit + float(beta) * cvar), cons)
     prob.solve(solver="HIGHS")
     if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):

@@ -419,6 +419,8 @@ class BiddingResult:
         X_a per (time, rival scenario ξ), columns ``aggregator`` and ``rival{k}``.
     expected_share
         Σ_ξ v_ξ X_{0,tξ} per hour (the aggregator's expected share).
+    rival_probability
+        v_ξ of the rival scenarios.
     certificate
         :class:`EquilibriumCertificate` of the EV owners' problems.
     binding_bigm
@@ -439,10 +441,18 @@ class BiddingResult:
     e_ch_mwh: pd.DataFrame
     shares: pd.DataFrame
     expected_share: pd.Series
+    rival_probability: pd.Series
     certificate: EquilibriumCertificate
     binding_bigm: pd.DataFrame
     solve_info: SolveInfo
     build_time_s: float
+
+    @property
+    def expected_shares(self) -> pd.DataFrame:
+        """Σ_ξ v_ξ X_a per hour for every aggregator (time × aggregator)."""
+        xi = self.shares.index.get_level_values("rival_scenario")
+        w = self.rival_probability.reindex(xi).to_numpy()
+        return self.shares.mul(w, axis=0).groupby(level="time").sum()
 
     @property
     def expected_energy_mwh(self) -> dict[str, float]:
@@ -560,6 +570,7 @@ def solve(
         e_ch_mwh=frame(model.e_ch.value),
         shares=shares,
         expected_share=exp_share,
+        rival_probability=inp.rivals.probabilities,
         certificate=cert,
         binding_bigm=binding,
         solve_info=info,

@@ -37,8 +37,8 @@ Big-M values are derived from the data, never guessed (Pineda & Morales, IEEE TP
    unbounded, the lower level has a redundant constraint or a free dual direction
    (a lineality): the caller must drop or normalise it — evagg raises instead of using a
    huge M.
-4. ``D̄_kj = c_hi,kj − min_{box} (Aᵀμ + Gᵀν)_j`` and ``P̄_ki = max_{0≤y≤Ȳ} (A y)_i − b_ki``
-   by interval arithmetic over those boxes; ``M̄ = μ_hi``.
+4. ``D̄_kj = c_hi,kj − min_{R_k} (Aᵀμ + Gᵀν)_j`` (one LP per column, all followers at
+   once); ``P̄_ki = max_{0≤y≤Ȳ} (A y)_i − b_ki`` by interval arithmetic; ``M̄ = μ_hi``.
 
 All bounds get a relative safety margin of 1e-6 against LP round-off.
 
@@ -313,10 +313,21 @@ def derive_bigm(lower: LowerLevelLP) -> BigMBounds:
     hi = hi + _MARGIN * span
     mu_lo, mu_hi = np.maximum(lo[:, :m], 0.0), hi[:, :m]
     nu_lo, nu_hi = lo[:, m:], hi[:, m:]
-    # 4. Interval arithmetic for reduced costs and primal slacks.
-    a_mu_min = np.minimum(mu_lo[:, :, None] * A[None], mu_hi[:, :, None] * A[None]).sum(1)
-    g_nu_min = np.minimum(nu_lo[:, :, None] * G[None], nu_hi[:, :, None] * G[None]).sum(1)
-    dual_slack = np.maximum(lower.cost_hi - a_mu_min - g_nu_min, 0.0)
+    # 4. Reduced-cost bound D_kj = c_hi,kj - min over R_k of (A^T mu + G^T nu)_j, one LP per
+    #    column j for all followers at once (tighter than interval arithmetic on the box,
+    #    e.g. 2K instead of K + price range for a switching variable).
+    dual_slack = np.zeros((n_fol, n))
+    for j in range(n):
+        c = np.tile(dual_mat[j], n_fol)
+        sol = _linprog(c, a_ub, b_ub, None, None, bounds, f"{lower.name}: reduced cost {j}")
+        if sol is None:
+            raise InputError(
+                f"{lower.name}.cost",
+                f"column {j}",
+                "reduced cost unbounded over the optimal duals: normalise the lower level",
+            )
+        dual_slack[:, j] = lower.cost_hi[:, j] - sol.reshape(n_fol, d) @ dual_mat[j]
+    dual_slack = np.maximum(dual_slack, 0.0)
     ay_max = np.maximum(0.0, A[None] * yu[:, None, :]).sum(2)  # (N, m)
     primal_slack = np.maximum(ay_max - b, 0.0)
     grow = 1.0 + _MARGIN

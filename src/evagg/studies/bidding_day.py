@@ -1,0 +1,552 @@
+"""Case study of seed 002 on Dutch prices: risk-averse bidding against three rivals.
+
+Reproduces the seed's experiments (Table 1, Figs. 7, 8, 13, 14) on one target day of the
+bundled ENTSO-E NL day-ahead prices and measures the decisions out of sample.
+
+Data and assumptions (all stated in the outputs' ``meta.json``):
+
+* Market scenarios ω: :func:`evagg.scenarios.market_scenarios` (SARIMAX day-ahead paths
+  fitted on the 28 days before the target day, balancing premia, EV demand by eq. (1)
+  with Δ = 0.2), ``n_scenarios`` of them, reduced by fast forward selection to
+  ``reduce_to`` (or not reduced).
+* Expected regional EV demand Ê_t: uncontrolled charging of a synthetic fleet
+  (:func:`evagg.fleet.synthesize_fleet`, ElaadNL statistics) averaged by local hour of day
+  over a week and scaled to ``n_evs`` vehicles: MWh per hour = kW × n_evs / n_sim / 1000.
+* Rival offers (forecast λ̂_s,t): three retail tariffs derived from the mean day-ahead
+  price of the 7 days before the target day (d̄_t by hour, m its daily mean):
+  rival 1 flat ``m + 35``, rival 2 dynamic ``d̄_t + 25``, rival 3 time-of-use
+  ``m + 50`` (07–23 h) / ``m + 10`` (otherwise) [EUR/MWh]; forecast errors as the seed
+  (normal, σ = 15 %, three levels, roulette wheel): :func:`evagg.scenarios.rival_price_scenarios`.
+* Out of sample, each of the ``oos_days`` following days gets its own decision (data up to
+  the day before); it is scored on the day's actual day-ahead prices with ``oos_draws``
+  draws of balancing premia and rival errors, demand by eq. (1) at the actual prices; it is
+  compared with the expected-value (deterministic) bid and with perfect foresight (the
+  model solved knowing the draw).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evagg.bidding import (
+    DA_PRICE,
+    DEMAND,
+    NEG_PRICE,
+    POS_PRICE,
+    BiddingInputs,
+    BiddingResult,
+    build_bidding,
+    evaluate_bidding,
+    evaluate_fixed_decision,
+    expected_value_inputs,
+    solve,
+)
+from evagg.errors import InputError
+from evagg.scenarios import ScenarioSet
+
+__all__ = [
+    "BiddingStudyConfig",
+    "BiddingStudyResult",
+    "build_inputs",
+    "expected_demand_profile",
+    "rival_forecast",
+    "run_bidding_study",
+    "write_outputs",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BiddingStudyConfig:
+    """Settings of the study (defaults follow seed 002 §5.1 where it says)."""
+
+    date: str = "2024-03-12"
+    betas: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 20.0, 25.0, 30.0, 100.0)
+    n_scenarios: int = 200
+    reduce_to: int | None = 7
+    n_rivals: int = 3
+    n_rival_scenarios: int = 6
+    switching_costs_eur_per_mwh: tuple[float, ...] = (0.0, 10.0)
+    n_evs: int = 20_000
+    n_sim_evs: int = 400
+    price_max_eur_per_mwh: float = 400.0
+    oos_days: int = 3
+    oos_draws: int = 20
+    oos_beta: float = 1.0
+    unreduced_betas: tuple[float, ...] = (1.0,)
+    seed: int = 2024
+
+    def __post_init__(self) -> None:
+        if self.n_rivals not in (1, 2, 3):
+            raise InputError("n_rivals", self.n_rivals, "the study defines 1 to 3 rival tariffs")
+        if not self.betas or any(b < 0 for b in self.betas):
+            raise InputError("betas", self.betas, "need at least one beta, all >= 0")
+        if self.reduce_to is not None and not 1 <= self.reduce_to <= self.n_scenarios:
+            raise InputError("reduce_to", self.reduce_to, f"must be in [1, {self.n_scenarios}]")
+
+
+def expected_demand_profile(
+    day_index: pd.DatetimeIndex, n_evs: int, n_sim: int = 400, seed: int = 0
+) -> pd.Series:
+    """Expected regional EV demand Ê_t [MWh per hour] on ``day_index``.
+
+    Uncontrolled charging (charge at full power on arrival) of a synthetic fleet of
+    ``n_sim`` vehicles over the 7 days before the day, averaged by local hour of day and
+    scaled to ``n_evs`` vehicles.
+    """
+    from evagg.fleet import synthesize_fleet
+
+    day_index = pd.DatetimeIndex(day_index)
+    tz = str(day_index.tz)
+    start = (day_index[0].normalize() - pd.Timedelta(days=7)).tz_localize(None)
+    fleet = synthesize_fleet(n_sim, days=7, start=start, step="1h", seed=seed, tz=tz)
+    load_kw = fleet.uncontrolled_load_kw("1h")
+    by_hour = load_kw.groupby(pd.DatetimeIndex(load_kw.index).hour).mean()
+    mwh = by_hour.reindex(range(24)).fillna(by_hour.mean()) * (n_evs / n_sim) / 1000.0
+    return pd.Series(mwh.loc[day_index.hour].to_numpy(), index=day_index, name=DEMAND)
+
+
+def rival_forecast(prices: pd.Series, day_index: pd.DatetimeIndex, n_rivals: int) -> pd.DataFrame:
+    """Forecast rival offers [EUR/MWh] from the 7 days before the day (module docstring)."""
+    day_index = pd.DatetimeIndex(day_index)
+    start = day_index[0] - pd.Timedelta(days=7)
+    past = prices.loc[(prices.index >= start) & (prices.index < day_index[0])]
+    by_hour = past.groupby(pd.DatetimeIndex(past.index).hour).mean().reindex(range(24))
+    by_hour = by_hour.fillna(by_hour.mean())
+    d = by_hour.loc[day_index.hour].to_numpy()
+    m = float(by_hour.mean())
+    day = (day_index.hour >= 7) & (day_index.hour < 23)
+    tariffs = {
+        "rival1": np.full(len(day_index), m + 35.0),
+        "rival2": d + 25.0,
+        "rival3": np.where(day, m + 50.0, m + 10.0),
+    }
+    cols = list(tariffs)[:n_rivals]
+    return pd.DataFrame({c: tariffs[c] for c in cols}, index=day_index)
+
+
+def build_inputs(
+    prices: pd.Series,
+    date: str | pd.Timestamp,
+    cfg: BiddingStudyConfig,
+    *,
+    reduce_to: int | None,
+    switching_cost: float,
+    seed: int,
+) -> tuple[BiddingInputs, dict[str, Any]]:
+    """Scenario generation (+ reduction) and the bidding inputs for one day."""
+    from evagg.scenarios import (
+        fast_forward_reduction,
+        market_scenarios,
+        rival_price_scenarios,
+    )
+
+    rng = np.random.default_rng(seed)
+    day = pd.Timestamp(date).tz_localize(pd.DatetimeIndex(prices.index).tz)
+    idx = prices.loc[(prices.index >= day) & (prices.index < day + pd.Timedelta(days=1))].index
+    if len(idx) == 0:
+        raise InputError("date", str(date), "no day-ahead prices for this day")
+    idx = pd.DatetimeIndex(idx)
+    demand = expected_demand_profile(idx, cfg.n_evs, cfg.n_sim_evs, seed=seed)
+    market = market_scenarios(prices, date, demand, cfg.n_scenarios, rng)
+    meta: dict[str, Any] = {"n_generated": market.n_scenarios}
+    if reduce_to is not None and reduce_to < market.n_scenarios:
+        red = fast_forward_reduction(market, reduce_to)
+        market = red.scenarios
+        meta["kantorovich_distance"] = red.kantorovich_distance
+    forecast = rival_forecast(prices, idx, cfg.n_rivals)
+    rivals = rival_price_scenarios(forecast, cfg.n_rival_scenarios, 0.15, rng)
+    rivals = _group_identical(rivals)
+    inputs = BiddingInputs(
+        market=market,
+        rivals=rivals,
+        price_min_eur_per_mwh=0.0,
+        price_max_eur_per_mwh=cfg.price_max_eur_per_mwh,
+        switching_cost_eur_per_mwh=switching_cost,
+    )
+    meta.update(n_market=market.n_scenarios, n_rival=rivals.n_scenarios)
+    return inputs, meta
+
+
+def _group_identical(ss: ScenarioSet) -> ScenarioSet:
+    """Merge identical roulette-wheel draws into one scenario with summed probability."""
+    feats = np.round(ss.features(), 9)
+    _, first, inverse = np.unique(feats, axis=0, return_index=True, return_inverse=True)
+    probs = np.bincount(inverse.ravel(), weights=ss.p)
+    order = np.sort(first)
+    labels = [ss.scenarios[i] for i in order]
+    p = [probs[inverse.ravel()[i]] for i in order]
+    return ss.subset(labels, np.asarray(p) / np.sum(p))
+
+
+@dataclass
+class BiddingStudyResult:
+    """Tables of the study (pandas frames) and the per-β results."""
+
+    config: BiddingStudyConfig
+    summary: pd.DataFrame
+    hourly: pd.DataFrame
+    scenario_profits: pd.DataFrame
+    rival_expected: pd.DataFrame
+    out_of_sample: pd.DataFrame
+    vss: pd.DataFrame
+    certificates: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    results: dict[tuple[float, float, str], BiddingResult] = field(default_factory=dict)
+
+
+def _hourly(res: BiddingResult, k: float, case: str) -> pd.DataFrame:
+    p = res.scenario_probability.to_numpy()
+    out = pd.DataFrame(
+        {
+            "offered_price_eur_per_mwh": res.decision.price_eur_per_mwh,
+            "da_mwh": res.decision.da_mwh,
+            "expected_pos_bal_mwh": res.e_pos_mwh.to_numpy() @ p,
+            "expected_neg_bal_mwh": res.e_neg_mwh.to_numpy() @ p,
+            "expected_supplied_mwh": res.e_ch_mwh.to_numpy() @ p,
+            "expected_share": res.expected_share,
+        }
+    )
+    out.index.name = "time"
+    out = out.reset_index()
+    out.insert(0, "case", case)
+    out.insert(0, "switching_cost_eur_per_mwh", k)
+    out.insert(0, "beta", res.beta)
+    return out
+
+
+def run_bidding_study(
+    cfg: BiddingStudyConfig,
+    prices: pd.Series | None = None,
+    progress: Progress | None = None,
+) -> BiddingStudyResult:
+    """Run the whole study (β sweep for each K, unreduced check, out of sample, VSS).
+
+    Parameters
+    ----------
+    cfg
+        Study settings.
+    prices
+        Hourly NL day-ahead prices; default the bundled ENTSO-E series.
+    progress
+        Called with a short label after each solve (the CLI drives a progress bar).
+    """
+    from evagg.data import load_nl_day_ahead_prices
+
+    if prices is None:
+        prices = load_nl_day_ahead_prices()
+    tick = progress or (lambda _label: None)
+    summaries, hourly, profits, certs = [], [], [], []
+    results: dict[tuple[float, float, str], BiddingResult] = {}
+    meta: dict[str, Any] = {"config": asdict(cfg)}
+    rival_expected = pd.DataFrame()
+    cases: list[tuple[str, int | None, Sequence[float]]] = [("reduced", cfg.reduce_to, cfg.betas)]
+    if cfg.reduce_to is not None and cfg.unreduced_betas:
+        cases.append(("unreduced", None, cfg.unreduced_betas))
+    for k in cfg.switching_costs_eur_per_mwh:
+        for case, red, betas in cases:
+            inputs, m = build_inputs(
+                prices, cfg.date, cfg, reduce_to=red, switching_cost=k, seed=cfg.seed
+            )
+            meta[f"{case}_K{k:g}"] = m
+            if rival_expected.empty:
+                rival_expected = pd.DataFrame(
+                    {q.split("_")[0]: inputs.rivals.expected(q) for q in inputs.rivals.quantities}
+                )
+            model = build_bidding(inputs)
+            for b in betas:
+                res = solve(model, beta=b)
+                results[(k, b, case)] = res
+                row = {"switching_cost_eur_per_mwh": k, "case": case, **res.summary()}
+                row["n_market_scenarios"] = inputs.market.n_scenarios
+                row["n_rival_scenarios"] = inputs.rivals.n_scenarios
+                summaries.append(row)
+                hourly.append(_hourly(res, k, case))
+                sp = res.scenario_profit.rename("profit_eur").to_frame()
+                sp["probability"] = res.scenario_probability.to_numpy()
+                sp["beta"], sp["switching_cost_eur_per_mwh"], sp["case"] = b, k, case
+                profits.append(sp.reset_index().rename(columns={"index": "scenario"}))
+                fam = res.binding_bigm["family"].value_counts().to_dict()
+                certs.append(
+                    {
+                        "beta": b,
+                        "switching_cost_eur_per_mwh": k,
+                        "case": case,
+                        "max_relative_gap": res.certificate.max_gap,
+                        "primal_residual": res.certificate.primal_residual,
+                        "n_followers": int(res.certificate.gaps.size),
+                        **{f"binding_{f}": int(n) for f, n in fam.items()},
+                    }
+                )
+                tick(f"K={k:g} {case} beta={b:g}")
+    oos, vss = _out_of_sample(prices, cfg, tick)
+    return BiddingStudyResult(
+        config=cfg,
+        summary=pd.DataFrame(summaries),
+        hourly=pd.concat(hourly, ignore_index=True),
+        scenario_profits=pd.concat(profits, ignore_index=True),
+        rival_expected=rival_expected,
+        out_of_sample=oos,
+        vss=vss,
+        certificates=pd.DataFrame(certs).fillna(0),
+        meta=meta,
+        results=results,
+    )
+
+
+def _realised(
+    prices: pd.Series,
+    inputs: BiddingInputs,
+    cfg: BiddingStudyConfig,
+    seed: int,
+) -> ScenarioSet:
+    """Realised outcomes of the day: actual DA prices, draws of premia, rival errors, demand."""
+    from evagg.scenarios import balancing_price_scenarios, rival_price_scenarios
+
+    idx = inputs.time_index
+    n = cfg.oos_draws
+    actual = prices.loc[idx].to_numpy()
+    cols = pd.Index([f"r{i}" for i in range(n)], name="scenario")
+    da = ScenarioSet.equiprobable(
+        {DA_PRICE: pd.DataFrame(np.repeat(actual[:, None], n, 1), index=idx, columns=cols)}
+    )
+    rng = np.random.default_rng(seed)
+    full = balancing_price_scenarios(da, None, rng)
+    # eq. (1) at the actual price against the forecast mean, floor 10 EUR/MWh as evagg's
+    # demand scenarios do.
+    lam_hat = inputs.market.expected(DA_PRICE).to_numpy()
+    e_hat = inputs.market.expected(DEMAND).to_numpy()
+    dem = np.maximum(e_hat * (1 + 0.2 * (actual - lam_hat) / np.maximum(np.abs(lam_hat), 10.0)), 0)
+    data = dict(full.data)
+    data[DEMAND] = pd.DataFrame(np.repeat(dem[:, None], n, 1), index=idx, columns=cols)
+    forecast = rival_forecast(prices, idx, cfg.n_rivals)
+    riv = rival_price_scenarios(forecast, n, 0.15, rng)
+    for q in riv.quantities:
+        data[q] = riv[q].set_axis(cols, axis=1)
+    return ScenarioSet.equiprobable(data)
+
+
+def _single(realised: ScenarioSet, label: Any) -> tuple[ScenarioSet, ScenarioSet]:
+    one = pd.Series([1.0], index=pd.Index([label], name="scenario"), name="probability")
+    mk = ScenarioSet(
+        {q: realised[q].loc[:, [label]] for q in (DA_PRICE, POS_PRICE, NEG_PRICE, DEMAND)}, one
+    )
+    rv = ScenarioSet(
+        {q: realised[q].loc[:, [label]] for q in realised.quantities if q.startswith("rival")},
+        one,
+    )
+    return mk, rv
+
+
+def _out_of_sample(
+    prices: pd.Series, cfg: BiddingStudyConfig, tick: Progress
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, vss_rows = [], []
+    k = cfg.switching_costs_eur_per_mwh[0]
+    for d in range(1, cfg.oos_days + 1):
+        day = (pd.Timestamp(cfg.date) + pd.Timedelta(days=d)).strftime("%Y-%m-%d")
+        inputs, _ = build_inputs(
+            prices, day, cfg, reduce_to=cfg.reduce_to, switching_cost=k, seed=cfg.seed + d
+        )
+        stoch = solve(build_bidding(inputs), beta=cfg.oos_beta)
+        ev_inp = expected_value_inputs(inputs)
+        ev = solve(build_bidding(ev_inp), beta=0.0)
+        # In-sample value of the stochastic solution at the same beta: RP - EEV, the EV
+        # decision (DA, prices) fixed in the stochastic model. With limits (8)-(9) the EV
+        # decision can be infeasible (EEV = -inf); the settlement recourse (no limits) gives
+        # both decisions a finite value on equal terms.
+        st_p = stoch.decision.price_eur_per_mwh.to_numpy()
+        st_d = stoch.decision.da_mwh.to_numpy()
+        ev_p = ev.decision.price_eur_per_mwh.to_numpy()
+        ev_d = ev.decision.da_mwh.to_numpy()
+        eev = evaluate_fixed_decision(inputs, ev_p, cfg.oos_beta, ev_d)
+        rp_s = evaluate_fixed_decision(inputs, st_p, cfg.oos_beta, st_d, market_limits=False)
+        eev_s = evaluate_fixed_decision(inputs, ev_p, cfg.oos_beta, ev_d, market_limits=False)
+        vss_rows.append(
+            {
+                "date": day,
+                "beta": cfg.oos_beta,
+                "rp_eur": stoch.solve_info.objective,
+                "eev_eur": eev,
+                "vss_eur": stoch.solve_info.objective - eev,
+                "rp_settlement_eur": rp_s,
+                "eev_settlement_eur": eev_s,
+                "vss_settlement_eur": rp_s - eev_s,
+            }
+        )
+        realised = _realised(prices, inputs, cfg, seed=cfg.seed + 1000 + d)
+        kmat, x0 = inputs.k_matrix, inputs.x0
+        p_st = evaluate_bidding(
+            stoch.decision, realised, switching_cost_eur_per_mwh=kmat, initial_shares=x0
+        )
+        p_ev = evaluate_bidding(
+            ev.decision, realised, switching_cost_eur_per_mwh=kmat, initial_shares=x0
+        )
+        pf = []
+        for lab in realised.scenarios:
+            mk, rv = _single(realised, lab)
+            pf_inp = BiddingInputs(
+                mk,
+                rv,
+                inputs.price_min_eur_per_mwh,
+                inputs.price_max_eur_per_mwh,
+                switching_cost_eur_per_mwh=inputs.k_matrix,
+                initial_shares=inputs.x0,
+                p_max_mwh=max(inputs.p_max, float(mk.array(DEMAND).max())),
+            )
+            pf.append(solve(build_bidding(pf_inp), beta=0.0).expected_profit)
+        for lab, a, b, c in zip(realised.scenarios, p_st, p_ev, pf, strict=True):
+            rows.append(
+                {
+                    "date": day,
+                    "draw": lab,
+                    "stochastic_eur": a,
+                    "expected_value_eur": b,
+                    "perfect_foresight_eur": c,
+                }
+            )
+        tick(f"out of sample {day}")
+    return pd.DataFrame(rows), pd.DataFrame(vss_rows)
+
+
+def write_outputs(res: BiddingStudyResult, out: Path) -> list[Path]:
+    """Write tables (CSV + Parquet), plots (PNG) and certificates to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    tables = {
+        "summary": res.summary,
+        "hourly": res.hourly,
+        "scenario_profits": res.scenario_profits,
+        "rival_expected_prices": res.rival_expected.reset_index(),
+        "out_of_sample": res.out_of_sample,
+        "vss": res.vss,
+        "certificates": res.certificates,
+    }
+    for name, df in tables.items():
+        csv = out / f"{name}.csv"
+        df.to_csv(csv, index=False)
+        pq = out / f"{name}.parquet"
+        df.to_parquet(pq, index=False)
+        written += [csv, pq]
+    meta = out / "meta.json"
+    meta.write_text(json.dumps(res.meta, indent=2, default=str))
+    written.append(meta)
+    written += save_plots(res, out)
+    return written
+
+
+def save_plots(res: BiddingStudyResult, out: Path) -> list[Path]:
+    """Figures of the study (matplotlib ``Figure`` objects, no global backend).
+
+    ``frontier.png`` (seed Fig. 8), ``profit_cdf.png`` (Fig. 7, whole day),
+    ``prices.png`` (Fig. 13), ``shares.png`` (Fig. 14), ``energies.png`` (Table 1 /
+    Figs. 10–12 totals), ``out_of_sample.png``.
+    """
+    from matplotlib.figure import Figure
+
+    paths: list[Path] = []
+    s = res.summary
+    red = s[s["case"] == "reduced"]
+
+    def save(fig: Figure, name: str) -> None:
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=120)
+        paths.append(path)
+
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    for k, g in red.groupby("switching_cost_eur_per_mwh"):
+        ax.plot(g["cvar_eur"], g["expected_profit_eur"], "o-", label=f"K = {k:g} EUR/MWh")
+        for _, r in g.iterrows():
+            ax.annotate(f"{r['beta']:g}", (r["cvar_eur"], r["expected_profit_eur"]), fontsize=7)
+    ax.set_xlabel("CVaR$_{0.95}$ of daily profit [EUR]")
+    ax.set_ylabel("expected daily profit [EUR]")
+    ax.set_title("Efficient frontier (labels: β)")
+    ax.legend()
+    save(fig, "frontier.png")
+
+    k0 = res.config.switching_costs_eur_per_mwh[0]
+    sp = res.scenario_profits
+    sp = sp[(sp["case"] == "reduced") & (sp["switching_cost_eur_per_mwh"] == k0)]
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    for b, g in sp.groupby("beta"):
+        g = g.sort_values("profit_eur")
+        ax.step(g["profit_eur"], np.cumsum(g["probability"]), where="post", label=f"β = {b:g}")
+    ax.set_xlabel("scenario profit [EUR/day]")
+    ax.set_ylabel("cumulative probability")
+    ax.set_title(f"Profit CDF (K = {k0:g})")
+    ax.legend(fontsize=7)
+    save(fig, "profit_cdf.png")
+
+    h = res.hourly
+    h = h[(h["case"] == "reduced") & (h["switching_cost_eur_per_mwh"] == k0)]
+    b_mid = sorted(h["beta"].unique())[len(h["beta"].unique()) // 2]
+    hb = h[h["beta"] == b_mid]
+    hours = np.arange(len(hb))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for col in res.rival_expected.columns:
+        ax.plot(hours, res.rival_expected[col].to_numpy(), ":", marker=".", label=f"{col} (E)")
+    ax.plot(hours, hb["offered_price_eur_per_mwh"].to_numpy(), "k-", lw=2, label="aggregator")
+    ax.set_xlabel("hour of the day")
+    ax.set_ylabel("offered price [EUR/MWh]")
+    ax.set_title(f"Offered vs expected rival prices (β = {b_mid:g}, K = {k0:g})")
+    ax.legend(fontsize=7)
+    save(fig, "prices.png")
+
+    key = (k0, b_mid, "reduced")
+    if key in res.results:
+        sh = res.results[key].expected_shares
+        fig = Figure(figsize=(7, 4.5))
+        ax = fig.add_subplot()
+        bottom = np.zeros(len(sh))
+        for col in sh.columns:
+            ax.bar(np.arange(len(sh)), sh[col].to_numpy(), bottom=bottom, label=col)
+            bottom += sh[col].to_numpy()
+        ax.set_xlabel("hour of the day")
+        ax.set_ylabel("expected share of EV demand")
+        ax.set_title(f"Demand shares (β = {b_mid:g}, K = {k0:g})")
+        ax.legend(fontsize=7)
+        save(fig, "shares.png")
+
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for k, g in red.groupby("switching_cost_eur_per_mwh"):
+        for col, ls in (
+            ("expected_da_mwh", "-"),
+            ("expected_pos_bal_mwh", "--"),
+            ("expected_neg_bal_mwh", ":"),
+        ):
+            ax.plot(g["beta"], g[col], ls, marker="o", label=f"{col[9:]} K={k:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("β")
+    ax.set_ylabel("expected energy [MWh/day]")
+    ax.set_title("Expected DA, +B, −B energy vs β (seed Table 1)")
+    ax.legend(fontsize=7)
+    save(fig, "energies.png")
+
+    if not res.out_of_sample.empty:
+        o = res.out_of_sample.groupby("date")[
+            ["stochastic_eur", "expected_value_eur", "perfect_foresight_eur"]
+        ].mean()
+        fig = Figure(figsize=(7, 4.5))
+        ax = fig.add_subplot()
+        x = np.arange(len(o))
+        for i, col in enumerate(o.columns):
+            ax.bar(x + (i - 1) * 0.27, o[col].to_numpy(), width=0.27, label=col[:-4])
+        ax.set_xticks(x, list(o.index))
+        ax.set_ylabel("mean realised profit [EUR/day]")
+        ax.set_title("Out of sample")
+        ax.legend(fontsize=7)
+        save(fig, "out_of_sample.png")
+    return paths
