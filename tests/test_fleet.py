@@ -169,3 +169,9 @@ def test_from_sessions_rejects_unknown_vehicle_and_bad_table() -> None:
         Fleet.from_sessions(_one(), bad)
     with pytest.raises(InputError, match="sessions"):
         Fleet.from_sessions([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_from_sessions_period_across_dst() -> None:
+    f = Fleet.from_sessions(_one("2024-03-30 20:00", "2024-03-31 07:00", 5.0))
+    assert f.end == pd.Timestamp("2024-04-01", tz=TZ)
+    assert len(f.time_index()) == 96 + 92  # the spring-forward day has 23 h

@@ -168,7 +168,7 @@ class Fleet:
         _check_deliverable(s, v)
         lo = s["arrival"].min().normalize() if start is None else _ts("start", start, str(tz))
         hi = (
-            (s["departure"].max() - pd.Timedelta("1ns")).normalize() + pd.Timedelta(days=1)
+            _next_midnight(s["departure"].max() - pd.Timedelta("1ns"))
             if end is None
             else _ts("end", end, str(tz))
         )
@@ -274,6 +274,12 @@ class Fleet:
     def days(self) -> int:
         """Number of (calendar) days in the period, rounded up."""
         return int(np.ceil((self.end - self.start) / pd.Timedelta(days=1)))
+
+
+def _next_midnight(ts: pd.Timestamp) -> pd.Timestamp:
+    """Local midnight after ``ts`` (wall clock, correct across DST changes)."""
+    naive = ts.tz_localize(None).normalize() + pd.Timedelta(days=1)
+    return naive.tz_localize(ts.tz)
 
 
 def _ramp_integral(
