@@ -401,3 +401,27 @@ def test_transformer_cables_and_half_open_line_match_pandapower():
     np.testing.assert_allclose(res.v_pu[0].loc[ref.res_bus.index], ref.res_bus.vm_pu, atol=1e-5)
     loss_ref = ref.res_line.pl_mw.sum() + ref.res_trafo.pl_mw.sum()
     assert res.losses_mw.iloc[0] == pytest.approx(loss_ref, abs=1e-5)
+
+
+def test_slot_by_slot_solve_equals_joint_solve():
+    net = synthetic_feeder_net(40, seed=5)
+    # a 20 EUR/MWh generator at bus 39 behind a 0.5 MVA line: its export is congested
+    g = pp.create_sgen(net, 39, p_mw=2.0, controllable=True, max_p_mw=2.0, min_p_mw=0.0)
+    pp.create_poly_cost(net, g, "sgen", cp1_eur_per_mw=20.0)
+    net.line.loc[net.line.to_bus == 39, "max_i_ka"] = 0.5 / (np.sqrt(3) * 12.66)
+    fd = Feeder.from_pandapower(net)
+    scale, price = [0.6, 1.0, 0.8], [30.0, 60.0, 45.0]
+    res = {}
+    for split in (False, True):
+        opts = DistFlowOptions(split_slots=split, v_min_pu=0.95, soft_voltage=True)
+        m = DistFlowModel(fd, 3, 0.25, opts)
+        m.set_price(price)
+        m.scale_loads(scale)
+        res[split] = m.solve()
+    a, b = res[False], res[True]
+    assert a.objective_eur == pytest.approx(b.objective_eur, rel=1e-6)
+    assert a.dlmp_components["congestion"].loc[39].max() < -1.0  # limit binds
+    np.testing.assert_allclose(a.dlmp_eur_per_mwh.loc[39], 20.0, atol=1e-3)  # marginal DG
+    for k in (*COMPONENTS, "other"):
+        np.testing.assert_allclose(a.dlmp_components[k], b.dlmp_components[k], atol=1e-3)
+    np.testing.assert_allclose(a.v_pu, b.v_pu, atol=1e-7)

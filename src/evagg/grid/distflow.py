@@ -54,6 +54,10 @@ __all__ = ["DistFlowModel", "DistFlowOptions", "OPFResult", "solve_opf"]
 
 FloatArray = npt.NDArray[np.float64]
 
+SPLIT_MIN_BUSES = 300
+"""Smallest feeder for which an uncoupled multi-period OPF is solved slot by slot by
+default (below it one joint solve is faster; see ``benchmarks/bench_grid.py``)."""
+
 DPP_MAX_PARAM_ENTRIES = 2000
 """Above this many parameter entries (4·N·T + T) the model is solved with
 ``ignore_dpp=True``: CVXPY's DPP compilation grows with parameters × variables (33 buses ×
@@ -111,6 +115,12 @@ class DistFlowOptions:
     price_tol_eur_per_mwh
         Tolerance on the unexplained DLMP remainder ("other" component) of a model
         without extensions [EUR/MWh].
+    split_slots
+        Solve slot by slot when nothing couples the slots (no controllable storage, no
+        ramp limits, no extensions); the problem is then separable and the solution the
+        same, but time grows linearly with the number of slots (one large KKT system
+        slows down more than linearly). ``None``: automatic, for feeders of at least
+        ``SPLIT_MIN_BUSES`` buses.
     """
 
     v_min_pu: float | None = None
@@ -134,6 +144,7 @@ class DistFlowOptions:
     ac_loss_rtol: float = 1e-3
     ac_slots: Literal["all", "extremes"] = "all"
     price_tol_eur_per_mwh: float = 1e-3
+    split_slots: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("v_min_pu", "v_max_pu", "v_slack_min_pu", "v_slack_max_pu"):
@@ -707,6 +718,8 @@ class DistFlowModel:
         prob = self.build()
         if self.price_eur_per_mwh.value is None:
             raise InputError("price_eur_per_mwh", None, "set a price before solving")
+        if self._split():
+            return self._result(self._solve_split(solver, **solver_options), verify)
         solver_options.setdefault("ignore_dpp", self.param_entries > DPP_MAX_PARAM_ENTRIES)
         try:
             info = solve_cvxpy(
@@ -716,6 +729,106 @@ class DistFlowModel:
             family, detail = self._diagnose(solver)
             raise InfeasibleError("distflow_opf", exc.status, family, detail) from None
         return self._result(info, verify)
+
+    def _split(self) -> bool:
+        o = self.options
+        coupled = (
+            self.e is not None
+            or o.ext_ramp_mw_per_h is not None
+            or (o.gen_ramp_mw_per_h is not None and self.p_gen is not None)
+            or self.has_extensions
+        )
+        if coupled or self.n_slots == 1:
+            return False
+        return o.split_slots if o.split_slots is not None else self.feeder.n_bus >= SPLIT_MIN_BUSES
+
+    def _solve_split(self, solver: str | None, **solver_options: Any) -> SolveInfo:
+        """Solve each slot with one single-slot model (built once) and store the primal
+        and dual values in this model's variables and constraints."""
+        if getattr(self, "_slot_model", None) is None:
+            self._slot_model = DistFlowModel(self.feeder, 1, self.dt_h, self.options)
+            self._slot_model.build()
+        sub = self._slot_model
+        assert sub.problem is not None
+        solver_options.setdefault("ignore_dpp", sub.param_entries > DPP_MAX_PARAM_ENTRIES)
+        t_n = self.n_slots
+        names = ("p_load_mw", "q_load_mvar", "p_inj_mw", "q_inj_mvar")
+        data = {k: np.asarray(getattr(self, k).value) for k in names}
+        price = np.asarray(self.price_eur_per_mwh.value)
+        prim: dict[str, list[FloatArray]] = {}
+        duals: dict[str, list[FloatArray]] = {}
+
+        def keep(store: dict[str, list[FloatArray]], key: str, val: Any) -> None:
+            store.setdefault(key, []).append(np.asarray(val, dtype=float).reshape(-1))
+
+        tot_obj = tot_solve = tot_comp = 0.0
+        status, chosen = "optimal", ""
+        for t in range(t_n):
+            for k in names:
+                getattr(sub, k).value = data[k][:, t : t + 1]
+            sub.price_eur_per_mwh.value = price[t : t + 1]
+            try:
+                info = solve_cvxpy(
+                    sub.problem, name="distflow_opf", kind="socp", solver=solver, **solver_options
+                )
+            except InfeasibleError as exc:
+                family, detail = sub._diagnose(solver)
+                raise InfeasibleError(
+                    "distflow_opf", exc.status, family, f"slot {t}: {detail}"
+                ) from None
+            tot_obj += info.objective
+            tot_solve += info.solve_time_s
+            tot_comp += info.compile_time_s
+            status, chosen = info.status, info.solver
+            for name in self._split_vars():
+                keep(prim, name, getattr(sub, name).value)
+            for name, con in sub._split_cons().items():
+                dv = con.dual_value
+                if isinstance(dv, list):
+                    for i, part in enumerate(dv):
+                        keep(duals, f"{name}.{i}", np.asarray(part).reshape(-1, order="F"))
+                else:
+                    keep(duals, name, dv)
+        for name in self._split_vars():
+            var = getattr(self, name)
+            var.value = np.column_stack(prim[name]).reshape(var.shape)
+        for name, con in self._split_cons().items():
+            if len(con.dual_variables) > 1:  # SOC: t (n·T,), X (k, n·T), column-major in t
+                n_t = con.dual_variables[0].shape[0] // t_n
+                t_part = np.concatenate(duals[f"{name}.0"])
+                x_blocks = [d.reshape((-1, n_t), order="F") for d in duals[f"{name}.1"]]
+                con.dual_variables[0].value = t_part
+                con.dual_variables[1].value = np.hstack(x_blocks)
+            else:
+                con.dual_variables[0].value = np.column_stack(duals[name])
+        return SolveInfo(
+            status=status,
+            objective=tot_obj,
+            solver=chosen,
+            solve_time_s=tot_solve,
+            compile_time_s=tot_comp,
+        )
+
+    def _split_vars(self) -> list[str]:
+        names = ["P", "Q", "ell", "v", "p_ext", "q_ext"]
+        if self.p_gen is not None:
+            names += ["p_gen", "q_gen"]
+        if self.options.soft_voltage:
+            names += ["s_lo", "s_hi"]
+        return names
+
+    def _split_cons(self) -> dict[str, cp.Constraint]:
+        cons: dict[str, cp.Constraint] = {
+            "p_balance": self.p_balance,
+            "q_balance": self.q_balance,
+            "cone": self.cone,
+            "v_lower": self.v_lower,
+            "v_upper": self.v_upper,
+        }
+        if self.line_send is not None and self.line_recv is not None:
+            cons["line_send"] = self.line_send
+            cons["line_recv"] = self.line_recv
+        return cons
 
     def _copy_data_to(self, other: DistFlowModel) -> None:
         for name in ("p_load_mw", "q_load_mvar", "p_inj_mw", "q_inj_mvar", "price_eur_per_mwh"):
