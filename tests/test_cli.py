@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from evagg.cli import app
@@ -41,3 +42,17 @@ def test_entry_point_turns_evagg_errors_into_exit_code_2(tmp_path: Path) -> None
     assert res.returncode == 2
     assert "InputError" in res.stderr and "n=-1" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_demo_writes_fan_chart_and_csv(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["demo", "--out", str(tmp_path), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    pngs = list(tmp_path.glob("*.png"))
+    csvs = list(tmp_path.glob("*.csv"))
+    assert len(pngs) == 1 and pngs[0].stat().st_size > 10_000
+    assert len(csvs) == 2
+    reduced = pd.read_csv(next(p for p in csvs if "reduced" in p.name))
+    # 10 kept scenarios x 24 hours, probabilities of the kept scenarios sum to 1.
+    assert reduced["scenario"].nunique() == 10
+    per_scenario = reduced.groupby("scenario")["probability"].first()
+    assert abs(per_scenario.sum() - 1.0) < 1e-9
