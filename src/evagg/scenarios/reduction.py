@@ -133,14 +133,15 @@ def fast_forward_reduction(
     selected = np.zeros(s, dtype=bool)
     order: list[int] = []
     dist: list[float] = []
-    for _ in range(n_keep):
+    buf = np.empty_like(c)
+    for i in range(n_keep):
         # z_u = sum_k p_k min(d_k, c_ku); selected k have d_k = 0, k = u has c_uu = 0.
-        z = p @ np.minimum(d[:, None], c)
+        z = p @ (c if i == 0 else np.minimum(d[:, None], c, out=buf))
         z[selected] = np.inf
         u = int(np.argmin(z))
         order.append(u)
         selected[u] = True
-        d = np.minimum(d, c[:, u])
+        np.minimum(d, c[:, u], out=d)
         d[selected] = 0.0
         dist.append(float(p @ d))
     kept_idx = np.array(order)
