@@ -237,6 +237,31 @@ def _linprog(
     return np.asarray(res.x, dtype=float)
 
 
+def _solve_copies(
+    objectives: FArray,
+    a_ub: sp.csr_matrix,
+    b_ub: FArray,
+    bounds: list[tuple[float | None, float | None]],
+    n_fol: int,
+    d: int,
+) -> list[FArray | None]:
+    """Minimise each objective row (same for every follower) over the product of the R_k.
+
+    Returns per objective the minimiser (N, d), or ``None`` where unbounded.
+    """
+    q = objectives.shape[0]
+    big = sp.kron(sp.identity(q, format="csr"), a_ub, format="csr")
+    c = np.concatenate([np.tile(o, n_fol) for o in objectives])
+    sol = _linprog(c, big, np.tile(b_ub, q), None, None, bounds * q, "big-M bounds")
+    if sol is not None:
+        return list(sol.reshape(q, n_fol, d))
+    out: list[FArray | None] = []
+    for o in objectives:
+        one = _linprog(np.tile(o, n_fol), a_ub, b_ub, None, None, bounds, "big-M bound")
+        out.append(None if one is None else one.reshape(n_fol, d))
+    return out
+
+
 def derive_bigm(lower: LowerLevelLP) -> BigMBounds:
     """Compute the big-M values of :func:`kkt_reformulate` from the data (module docstring).
 
@@ -281,52 +306,43 @@ def derive_bigm(lower: LowerLevelLP) -> BigMBounds:
     b_ub = np.concatenate([lower.cost_hi.ravel(), -value_lo])
     var_bounds = [(0.0, None)] * m + [(None, None)] * p
     bounds = var_bounds * n_fol
-    lo = np.zeros((n_fol, d))
-    hi = np.zeros((n_fol, d))
-    for i in range(d):
-        for sign, store in ((1.0, lo), (-1.0, hi)):
-            c = np.zeros((n_fol, d))
-            c[:, i] = sign
-            sol = _linprog(
-                c.ravel(),
-                a_ub,
-                b_ub,
-                None,
-                None,
-                bounds,
-                f"{lower.name}: dual bound {i}",
+    # One objective per (dual component, direction) and per reduced-cost column; all are
+    # solved in one block-diagonal LP (the copies are independent, so each block is optimal
+    # for its own objective). Only if that LP is unbounded are they re-solved one by one to
+    # name the unbounded direction.
+    objectives = [np.eye(d)[i] * sgn for i in range(d) for sgn in (1.0, -1.0)]
+    labels = [
+        ("mu" if i < m else "nu", i if i < m else i - m, "below" if sgn > 0 else "above")
+        for i in range(d)
+        for sgn in (1.0, -1.0)
+    ]
+    objectives += [dual_mat[j] for j in range(n)]
+    labels += [("reduced cost", j, "below") for j in range(n)]
+    sols = _solve_copies(np.array(objectives).reshape(-1, d), a_ub, b_ub, bounds, n_fol, d)
+    for q, sol in enumerate(sols):
+        if sol is None:
+            kind, idx, side = labels[q]
+            raise InputError(
+                f"{lower.name}.{'A' if kind == 'mu' else 'G'}",
+                f"{kind}[{idx}]",
+                f"is unbounded {side} over the optimal duals: the lower level has a redundant "
+                "constraint or a free dual direction; drop or normalise it instead of using "
+                "a huge big-M",
             )
-            if sol is None:
-                kind = "inequality dual mu" if i < m else "equality dual nu"
-                idx = i if i < m else i - m
-                raise InputError(
-                    f"{lower.name}.{'A' if i < m else 'G'}",
-                    f"{kind}[{idx}]",
-                    "is unbounded over the optimal duals ("
-                    + ("above" if sign < 0 else "below")
-                    + "): the lower level has a redundant constraint or a free dual "
-                    "direction; drop or normalise it instead of using a huge big-M",
-                )
-            store[:, i] = sol.reshape(n_fol, d)[:, i]
+    vals = np.array([np.asarray(x) for x in sols])  # (Q, N, d)
+    lo = np.stack([vals[2 * i][:, i] for i in range(d)], axis=1) if d else np.zeros((n_fol, 0))
+    hi = np.stack([vals[2 * i + 1][:, i] for i in range(d)], axis=1) if d else lo
     span = np.abs(hi) + np.abs(lo) + 1.0
     lo = lo - _MARGIN * span
     hi = hi + _MARGIN * span
     mu_lo, mu_hi = np.maximum(lo[:, :m], 0.0), hi[:, :m]
     nu_lo, nu_hi = lo[:, m:], hi[:, m:]
-    # 4. Reduced-cost bound D_kj = c_hi,kj - min over R_k of (A^T mu + G^T nu)_j, one LP per
-    #    column j for all followers at once (tighter than interval arithmetic on the box,
-    #    e.g. 2K instead of K + price range for a switching variable).
+    # 4. Reduced-cost bound D_kj = c_hi,kj - min over R_k of (A^T mu + G^T nu)_j (tighter
+    #    than interval arithmetic on the box, e.g. 2K instead of K + price range for a
+    #    switching variable).
     dual_slack = np.zeros((n_fol, n))
     for j in range(n):
-        c = np.tile(dual_mat[j], n_fol)
-        sol = _linprog(c, a_ub, b_ub, None, None, bounds, f"{lower.name}: reduced cost {j}")
-        if sol is None:
-            raise InputError(
-                f"{lower.name}.cost",
-                f"column {j}",
-                "reduced cost unbounded over the optimal duals: normalise the lower level",
-            )
-        dual_slack[:, j] = lower.cost_hi[:, j] - sol.reshape(n_fol, d) @ dual_mat[j]
+        dual_slack[:, j] = lower.cost_hi[:, j] - vals[2 * d + j] @ dual_mat[j]
     dual_slack = np.maximum(dual_slack, 0.0)
     ay_max = np.maximum(0.0, A[None] * yu[:, None, :]).sum(2)  # (N, m)
     primal_slack = np.maximum(ay_max - b, 0.0)

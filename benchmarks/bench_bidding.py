@@ -1,0 +1,110 @@
+"""Benchmark of the seed 002 bidding MILP: time and out-of-sample profit vs kept scenarios.
+
+For each number of kept market scenarios (fast forward reduction of 200 SARIMAX scenarios)
+and switching cost K, builds and solves the model at β = 1, then scores the decision on
+the target day's actual NL day-ahead prices (not used in fitting) with fresh draws of
+balancing premia and rival errors. Prints a table with build/solve times, the build share of
+the total and ratios against the 7-scenario baseline run in the same process.
+
+Target: the 200-scenario model optimal in < 60 s on 2 cores; build < 20 % of the total.
+
+    .venv/bin/python benchmarks/bench_bidding.py [--date 2024-03-12] [--keep 7,10,20,50,200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from evagg.bidding import build_bidding, evaluate_bidding, solve
+from evagg.data import load_nl_day_ahead_prices
+from evagg.studies.bidding_day import BiddingStudyConfig, _realised, build_inputs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--date", default="2024-03-12")
+    ap.add_argument("--keep", default="7,10,20,50,200")
+    ap.add_argument("--k", default="0,10", help="switching costs [EUR/MWh]")
+    ap.add_argument("--beta", type=float, default=1.0)
+    ap.add_argument("--draws", type=int, default=50)
+    args = ap.parse_args()
+    keeps = [int(x) for x in args.keep.split(",")]
+    ks = [float(x) for x in args.k.split(",")]
+    prices = load_nl_day_ahead_prices()
+    cfg = BiddingStudyConfig(date=args.date, oos_draws=args.draws)
+    rows = []
+    for k in ks:
+        base_total = None
+        for n in keeps:
+            t0 = time.perf_counter()
+            inputs, meta = build_inputs(
+                prices,
+                args.date,
+                cfg,
+                reduce_to=None if n >= 200 else n,
+                switching_cost=k,
+                seed=cfg.seed,
+            )
+            t_data = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            model = build_bidding(inputs)
+            t_build = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            res = solve(model, beta=args.beta)
+            t_solve = time.perf_counter() - t2  # includes CVXPY compile + certificate
+            realised = _realised(prices, inputs, cfg, seed=cfg.seed + 999)
+            oos = evaluate_bidding(
+                res.decision,
+                realised,
+                switching_cost_eur_per_mwh=inputs.k_matrix,
+                initial_shares=inputs.x0,
+            )
+            total = t_build + t_solve
+            base_total = base_total or total
+            rows.append(
+                (
+                    k,
+                    n,
+                    t_data,
+                    t_build,
+                    res.solve_info.compile_time_s,
+                    res.solve_info.solve_time_s,
+                    total,
+                    t_build / total,
+                    total / base_total,
+                    res.expected_profit,
+                    res.cvar,
+                    float(np.mean(oos)),
+                    float(meta.get("kantorovich_distance", 0.0)),
+                    res.certificate.max_gap,
+                )
+            )
+            print(f"  done K={k:g} n={n}: {total:.1f} s", flush=True)
+    head = (
+        f"{'K':>4} {'kept':>5} {'data_s':>7} {'build_s':>8} {'compile_s':>9} {'solver_s':>9} "
+        f"{'total_s':>8} {'build%':>7} {'x_base':>7} {'E[profit]':>10} {'CVaR':>9} "
+        f"{'oos_mean':>9} {'kantor':>7} {'cert_gap':>9}"
+    )
+    print(
+        f"\nbidding MILP, date {args.date}, beta {args.beta}, 3 rivals; "
+        "x_base = total time / 7-scenario total (same K, same process)"
+    )
+    print(head)
+    for r in rows:
+        print(
+            f"{r[0]:>4g} {r[1]:>5d} {r[2]:>7.1f} {r[3]:>8.2f} {r[4]:>9.2f} {r[5]:>9.2f} "
+            f"{r[6]:>8.2f} {100 * r[7]:>6.1f}% {r[8]:>7.2f} {r[9]:>10.1f} {r[10]:>9.1f} "
+            f"{r[11]:>9.1f} {r[12]:>7.2f} {r[13]:>9.1e}"
+        )
+    worst = max(r[6] for r in rows if r[1] >= 200) if any(r[1] >= 200 for r in rows) else None
+    if worst is not None:
+        verdict = "met" if worst < 60 else "NOT met"
+        print(f"\ntarget 200 scenarios < 60 s: {verdict} (worst {worst:.1f} s)")
+    print(f"target build < 20 % of total: {'met' if all(r[7] < 0.2 for r in rows) else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
