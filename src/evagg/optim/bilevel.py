@@ -241,7 +241,7 @@ def _solve_copies(
     objectives: FArray,
     a_ub: sp.csr_matrix,
     b_ub: FArray,
-    bounds: list[tuple[float | None, float | None]],
+    bounds: list[Any],
     n_fol: int,
     d: int,
 ) -> list[FArray | None]:
