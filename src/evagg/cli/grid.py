@@ -99,7 +99,7 @@ def _plots(res: Any, out: Path) -> None:
     im = ax.imshow(dl.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(len(dl.index)), [str(b) for b in dl.index], fontsize=6)
     ax.set_xlabel("slot")
-    ax.set_ylabel("bus (pandapower index, feeder order)")
+    ax.set_ylabel("bus (pandapower index)")
     ax.set_title("DLMP [EUR/MWh]")
     fig.colorbar(im, ax=ax)
     fig.savefig(out / "dlmp_heatmap.png", dpi=120, bbox_inches="tight")
@@ -224,7 +224,7 @@ def opf(
     console = Console()
     console.print(
         f"[bold]{s['status']}[/]  cost {s['cost_eur_per_h']:.2f} EUR/h  "
-        f"losses {np.sum(s['losses_kw']):.1f} kW(h-slots)  "
+        f"losses {1e3 * float((res.losses_mw * res.dt_h).sum()):.1f} kWh  "
         f"min V {res.v_pu.min().min():.4f} pu  gap {res.relaxation_gap_rel:.1e} "
         f"({'exact' if res.exact else 'INEXACT'})  AC |ΔV| {res.ac_max_dv_pu:.1e} pu"
     )
