@@ -29,6 +29,8 @@ from evagg.reliability import (
     monte_carlo_fleet,
     reliability_figure,
     reliability_table,
+    user_mix_curves,
+    user_mix_figure,
 )
 
 
@@ -124,6 +126,16 @@ def reliability_command(
         rows = np.outer([0.4, 0.5, 0.6, 0.7, 0.8], base).round(0)
         alloc = allocation_reliability(fleet, day, alloc_slots, rows, n_samples=20_000, seed=seed)
         alloc.to_csv(out / "allocation.csv", index=False)
+    if sessions is None:
+        # seed Table 8 / Fig. 7: 74-vehicle mixes drawn by type from a larger fleet
+        pool = synthesize_fleet(8 * fleet_size, days, start=start, seed=seed + 1, tz=tz)
+        mix_grid = np.linspace(0.0, 1.5 * float(curve["expected_kwh"].max()), 60)
+        lam_mix, mix_curves = user_mix_curves(
+            pool, day, slots[0], mix_grid, n_vehicles=fleet_size, seed=seed
+        )
+        lam_mix.to_csv(out / "user_mix.csv")
+        mix_curves.to_csv(out / "user_mix_curves.csv")
+        user_mix_figure(mix_curves, target).savefig(out / "user_mix.png", dpi=120)
     gm_rows = []
     for s in slots:
         k = model.pos(s)

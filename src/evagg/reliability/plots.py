@@ -69,9 +69,6 @@ def calibration_figure(result: CalibrationResult) -> Figure:
 
 
 def user_mix_figure(curves: pd.DataFrame, target: float = 0.95) -> Figure:
-    """Reliability vs bid per user mix (seed 003 Fig. 7 style)."""
-    return (
-        reliability_figure({f"mix {k}": curves.loc[k] for k in curves.index}, target=target)
-        if len(curves)
-        else Figure()
-    )
+    """Reliability vs bid per user mix, long : short : residential (seed 003 Fig. 7 style)."""
+    lines = {f"long:short:res {k}": curves.loc[k] for k in curves.index}
+    return reliability_figure(lines, target=target) if lines else Figure()
