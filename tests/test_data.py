@@ -61,6 +61,10 @@ def test_ev_specs_and_microgrid_day() -> None:
     specs = data.load_ev_specs()
     assert specs["share"].sum() == pytest.approx(1.0)
     assert (specs["battery_kwh"] > 10).all()
+    # The 2023 list flags every model "ac_v2g": "no"; the 2024 list is all V2G-capable.
+    assert not specs["v2g"].any() and (specs["max_ac_discharge_kw"] == 0).all()
+    v2g = data.load_ev_specs(v2g_only=True)
+    assert v2g["v2g"].all() and (v2g["max_ac_discharge_kw"] > 0).all()
     day = data.load_microgrid_day()
     assert len(day) == 96
     assert day.index.freq == "15min" or (day.index[1] - day.index[0]) == pd.Timedelta("15min")

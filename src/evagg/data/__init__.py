@@ -230,14 +230,16 @@ def load_ev_specs(v2g_only: bool = False) -> pd.DataFrame:
     """EV models registered in the Netherlands with battery and AC power ratings.
 
     Columns: ``registrations``, ``battery_kwh``, ``max_ac_charge_kw``,
-    ``max_ac_discharge_kw``, ``v2g`` (bool), ``share`` (registration share).
-    ``v2g_only`` restricts to the 2024 list of V2G-capable models.
+    ``max_ac_discharge_kw`` (0 where the model cannot discharge over AC), ``v2g``
+    (bool: AC V2G capable), ``share`` (registration share). The general list marks no
+    model as AC-V2G capable (2023 registrations); ``v2g_only=True`` returns the 2024
+    list of V2G-capable models instead.
     """
     name = "ev_specs_v2g_enabled2024.json" if v2g_only else "ev_specs.json"
     raw = json.loads(_path(f"elaad_{name}").read_text(encoding="utf-8"))
     rows = []
     for model, d in raw.items():
-        v2g = bool(d.get("ac_v2g", True)) if not v2g_only else True
+        v2g = True if v2g_only else _yes(d.get("ac_v2g", "no"))
         rows.append(
             {
                 "model": model,
@@ -251,6 +253,16 @@ def load_ev_specs(v2g_only: bool = False) -> pd.DataFrame:
     out = pd.DataFrame(rows).set_index("model")
     out["share"] = out["registrations"] / out["registrations"].sum()
     return out
+
+
+def _yes(value: object) -> bool:
+    """ev2gym writes flags as the strings ``"yes"``/``"no"`` (or JSON booleans)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("yes", "no", "true", "false"):
+        raise ValueError(f"unexpected V2G flag {value!r} in bundled EV specs")
+    return text in ("yes", "true")
 
 
 def load_microgrid_day(date: str = "2024-07-01", tz: str = "UTC") -> pd.DataFrame:
