@@ -271,3 +271,28 @@ def test_dst_days_have_92_and_100_slots() -> None:
     short_day = build_slot_model(g, "2024-03-31")  # clocks go forward: 23 h
     assert len(short_day.p) == 92
     assert short_day.slot("10:30") == pd.Timestamp("2024-03-31 10:30", tz=TZ)
+
+
+def test_allocation_draws_from_the_models_same_type_history_days() -> None:
+    # one vehicle plugged in 09:00–12:00 on weekdays only, 3 weeks from Monday 2024-03-04;
+    # target Sunday 2024-03-24: the model's history is the 5 weekend days before it, on
+    # which the vehicle was never plugged in, so no bid can be met (hand reasoning). Drawing
+    # from the last 5 calendar days instead (4 of them weekdays) would meet it ~80 % of
+    # the time.
+    rows = []
+    for d in range(20):
+        a = pd.Timestamp("2024-03-04 09:00", tz=TZ) + pd.Timedelta(days=d)
+        if a.dayofweek < 5:
+            rows.append(
+                {"vehicle_id": "a", "arrival": a, "departure": a + pd.Timedelta("3h"),
+                 "energy_kwh": 10.0}
+            )  # fmt: skip
+    veh = pd.DataFrame(
+        {"battery_kwh": [50.0], "max_charge_kw": [11.0], "efficiency": [1.0]}, index=["a"]
+    )
+    f = Fleet.from_sessions(pd.DataFrame(rows), veh, start="2024-03-04", end="2024-03-25")
+    m = build_slot_model(f, "2024-03-24")
+    assert m.n_history_days == 5
+    assert m.p.loc[pd.Timestamp("2024-03-24 10:00", tz=TZ), "a"] == pytest.approx(0.5 / 6)
+    res = allocation_reliability(f, "2024-03-24", ["10:00"], [[5.0]], n_samples=2000, seed=0)
+    assert (res["reliability"] == 0.0).all()

@@ -95,7 +95,11 @@ def allocation_reliability(
     if any(b <= a for a, b in itertools.pairwise(ts)):
         raise InputError("slots", list(slots), "must be in increasing time order")
     days, pres = presence_by_day(fleet)
-    hist = np.flatnonzero(days < model.day)[-model.n_history_days :]
+    # the same history days the presence probabilities were fitted on (same day type)
+    if model.history_days is not None:
+        hist = days.get_indexer(model.history_days)
+    else:
+        hist = np.flatnonzero(days < model.day)[-model.n_history_days :]
     dt = pd.Timedelta(fleet.step)
     k_slot = [int((t.tz_localize(None) - t.tz_localize(None).normalize()) // dt) for t in ts]
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -149,6 +153,7 @@ def _subset_model(model: SlotModel, ids: pd.Index) -> SlotModel:
         energy=model.energy.loc[ids],
         basis=model.basis,
         n_history_days=model.n_history_days,
+        history_days=model.history_days,
     )
 
 

@@ -201,6 +201,9 @@ class SlotModel:
         ``"energy"`` or ``"power"``.
     n_history_days
         Number of history days behind ``p``.
+    history_days
+        The history days behind ``p`` (local midnights; with ``same_day_type`` only days
+        of the target's type), so that resampling studies draw from the same days.
     """
 
     day: pd.Timestamp
@@ -209,6 +212,7 @@ class SlotModel:
     energy: pd.DataFrame
     basis: str
     n_history_days: int
+    history_days: pd.DatetimeIndex | None = None
 
     @property
     def lam(self) -> pd.Series:
@@ -322,7 +326,13 @@ def build_slot_model(
         e = np.minimum(veh["efficiency"].to_numpy(float) * e, cap)
     v_df = pd.DataFrame(e, index=idx, columns=fleet.vehicle_ids)
     return SlotModel(
-        day=target, p=p_df, v_kwh=v_df, energy=energy, basis=basis, n_history_days=hist.size
+        day=target,
+        p=p_df,
+        v_kwh=v_df,
+        energy=energy,
+        basis=basis,
+        n_history_days=hist.size,
+        history_days=days[hist],
     )
 
 
