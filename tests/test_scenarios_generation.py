@@ -156,6 +156,28 @@ def test_day_ahead_bad_inputs(prices: pd.Series, model: PriceModel) -> None:
         day_ahead_price_scenarios(prices, DAY, seed="abc", model=model)  # type: ignore[arg-type]
 
 
+def test_gap_filling_is_explicit_and_linear(prices: pd.Series) -> None:
+    """The bundled series lacks 2023-12-31 00:00; a window over it fails unless
+    ``max_gap_hours`` allows interpolation, which fills the hour with the mean of its
+    neighbours (linear in time) and reports it."""
+    missing = pd.Timestamp("2023-12-31 00:00", tz=TZ)
+    assert missing not in prices.index
+    with pytest.raises(InputError, match="max_gap_hours"):
+        fit_price_model(prices, "2024-01-03", train_days=7)
+    m = fit_price_model(prices, "2024-01-03", train_days=7, max_gap_hours=1)
+    assert m.filled_hours == 1
+    k = m.train_index.get_loc(missing)
+    y = np.asarray(m.results.model.endog).ravel()
+    before = prices[missing - pd.Timedelta(hours=1)]
+    after = prices[missing + pd.Timedelta(hours=1)]
+    assert y[k] == pytest.approx((before + after) / 2)
+    gappy = prices.drop(pd.date_range("2024-05-10 10:00", periods=3, freq="1h", tz=TZ))
+    with pytest.raises(InputError, match="longest gap 3 h"):
+        fit_price_model(gappy, DAY, max_gap_hours=2)
+    with pytest.raises(InputError, match="max_gap_hours"):
+        fit_price_model(prices, DAY, max_gap_hours=-1)
+
+
 # --- balancing ------------------------------------------------------------------------
 def test_balancing_ordering_and_heavier_negative_tail() -> None:
     idx = _day_index(DAY)

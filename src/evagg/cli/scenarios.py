@@ -25,6 +25,7 @@ def summary_table(s: ScenarioDaySummary) -> Table:
         ("scenarios generated → kept", f"{s.n_scenarios} → {s.n_reduced}"),
         ("price model", f"{s.price_model} ({'converged' if s.converged else 'NOT converged'})"),
         ("training window", f"{s.train_start} .. {s.train_end}"),
+        ("training hours filled by interpolation", str(s.filled_hours)),
         ("MAE scenario mean [EUR/MWh]", _fmt(s.mae_eur_per_mwh)),
         ("MAE flat training mean [EUR/MWh]", _fmt(s.baseline_mae_eur_per_mwh)),
         ("RMSE scenario mean [EUR/MWh]", _fmt(s.rmse_eur_per_mwh)),
@@ -67,6 +68,9 @@ def scenarios(
     train_days: Annotated[
         int, typer.Option("--train-days", help="Days of prices before the day used to fit.")
     ] = 28,
+    max_gap_hours: Annotated[
+        int, typer.Option("--max-gap-hours", help="Longest price gap to interpolate.")
+    ] = 2,
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="Hide the progress bar.")
     ] = False,
@@ -82,6 +86,7 @@ def scenarios(
         progress=not no_progress,
         n_vehicles=n_vehicles,
         train_days=train_days,
+        max_gap_hours=max_gap_hours,
     )
     Console().print(summary_table(summary))
 

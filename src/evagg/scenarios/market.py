@@ -26,6 +26,7 @@ def market_scenarios(
     delta: float = 0.2,
     balancing_model: BalancingPremiumModel | None = None,
     price_model: PriceModel | None = None,
+    max_gap_hours: int = 0,
 ) -> ScenarioSet:
     r"""Scenarios ω = {λ^DA, λ^{+,B}, λ^{−,B}, E^D} over one local market day (seed 002 §2.2).
 
@@ -54,6 +55,8 @@ def market_scenarios(
         Premium model (default :class:`BalancingPremiumModel()`).
     price_model
         A :class:`PriceModel` already fitted for ``date``.
+    max_gap_hours
+        Longest gap in the training prices filled by interpolation (default: none).
 
     Returns
     -------
@@ -62,7 +65,9 @@ def market_scenarios(
         ``neg_bal_price_eur_per_mwh``, ``ev_demand_mwh``.
     """
     rng = as_generator(seed)
-    da = day_ahead_price_scenarios(prices, date, n, train_days, seed=rng, model=price_model)
+    da = day_ahead_price_scenarios(
+        prices, date, n, train_days, seed=rng, model=price_model, max_gap_hours=max_gap_hours
+    )
     demand = ev_demand_scenarios(expected_demand_mwh, delta=delta, da=da)
     bal = balancing_price_scenarios(da, balancing_model, seed=rng)
     return bal.merge(demand)

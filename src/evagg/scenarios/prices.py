@@ -45,6 +45,8 @@ class PriceModel:
         Whether the likelihood optimiser reported convergence.
     fit_seconds
         Wall time of the fit [s].
+    filled_hours
+        Missing training hours filled by linear interpolation (``max_gap_hours``).
     """
 
     results: Any
@@ -54,6 +56,7 @@ class PriceModel:
     seasonal_order: tuple[int, int, int, int]
     converged: bool
     fit_seconds: float
+    filled_hours: int = 0
 
     @property
     def name(self) -> str:
@@ -78,7 +81,9 @@ def _rng_keyword() -> str:
     return "rng" if "rng" in params else "random_state"
 
 
-def _split(prices: pd.Series, date: Any, train_days: int) -> tuple[pd.Series, pd.DatetimeIndex]:
+def _split(
+    prices: pd.Series, date: Any, train_days: int, max_gap_hours: int = 0
+) -> tuple[pd.Series, pd.DatetimeIndex, int]:
     if not isinstance(prices, pd.Series):
         raise InputError("prices", type(prices).__name__, "must be a pandas Series [EUR/MWh]")
     idx = prices.index
@@ -108,7 +113,37 @@ def _split(prices: pd.Series, date: Any, train_days: int) -> tuple[pd.Series, pd
             f"data start at {idx[0]}",
         )
     train = prices.loc[(idx >= train_start) & (idx < start)]
-    tidx = check_time_index("prices.index (training window)", train.index)
+    filled = 0
+    if isinstance(max_gap_hours, bool) or not isinstance(max_gap_hours, int | np.integer):
+        raise InputError("max_gap_hours", max_gap_hours, "must be an integer >= 0")
+    if max_gap_hours < 0:
+        raise InputError("max_gap_hours", max_gap_hours, "must be an integer >= 0")
+    if max_gap_hours > 0 and not train.index.has_duplicates:
+        full = pd.date_range(train_start, start, freq="1h", inclusive="left", name=idx.name)
+        missing = ~full.isin(train.index)
+        if missing.any() and train.index.isin(full).all():
+            run, longest = 0, 0
+            for m in missing:
+                run = run + 1 if m else 0
+                longest = max(longest, run)
+            if longest > max_gap_hours or missing[0] or missing[-1]:
+                raise InputError(
+                    "prices",
+                    f"{int(missing.sum())} missing hours, longest gap {longest} h",
+                    f"training window {train_start} .. {start - step} has a gap longer than "
+                    f"max_gap_hours={max_gap_hours} or at its edge",
+                )
+            train = train.reindex(full).interpolate(method="time", limit_area="inside")
+            filled = int(missing.sum())
+    try:
+        tidx = check_time_index("prices.index (training window)", train.index)
+    except InputError as exc:
+        raise InputError(
+            exc.field,
+            exc.value,
+            exc.reason + "; pass max_gap_hours=k to interpolate gaps of up "
+            "to k hours in the training window (recorded in PriceModel.filled_hours)",
+        ) from None
     if len(tidx) < 2 or tidx[1] - tidx[0] != step:
         raise InputError(
             "prices.index", str(tidx[1] - tidx[0]), "day-ahead price scenarios need hourly prices"
@@ -123,7 +158,7 @@ def _split(prices: pd.Series, date: Any, train_days: int) -> tuple[pd.Series, pd
     if not np.all(np.isfinite(vals)):
         k = int(np.argmax(~np.isfinite(vals)))
         raise InputError("prices", vals[k], f"non-finite price at {tidx[k]}")
-    return train, day_index
+    return train, day_index, filled
 
 
 def fit_price_model(
@@ -132,6 +167,7 @@ def fit_price_model(
     train_days: int = 28,
     order: tuple[int, int, int] = DEFAULT_ORDER,
     seasonal_order: tuple[int, int, int, int] = DEFAULT_SEASONAL_ORDER,
+    max_gap_hours: int = 0,
 ) -> PriceModel:
     r"""Fit a seasonal ARIMA to the ``train_days`` days of prices strictly before ``date``.
 
@@ -166,6 +202,11 @@ def fit_price_model(
         Days of history used (>= 7); the window ends at the day's local midnight.
     order, seasonal_order
         SARIMAX orders ``(p, d, q)``, ``(P, D, Q, s)``.
+    max_gap_hours
+        Missing hours in the training window are an error by default (0). With k > 0,
+        interior gaps of at most k consecutive hours are filled by linear
+        interpolation in time and counted in ``PriceModel.filled_hours`` (the bundled
+        NL series lacks the hours 2023-12-31 00:00 and 2024-12-31 00:00).
 
     Returns
     -------
@@ -176,7 +217,7 @@ def fit_price_model(
     InputError
         Non-hourly or non-finite prices, date outside the data, too little history.
     """
-    train, day_index = _split(prices, date, train_days)
+    train, day_index, filled = _split(prices, date, train_days, max_gap_hours)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -198,6 +239,7 @@ def fit_price_model(
         seasonal_order=tuple(seasonal_order),  # type: ignore[arg-type]
         converged=converged,
         fit_seconds=time.perf_counter() - t0,
+        filled_hours=filled,
     )
 
 
@@ -209,6 +251,7 @@ def day_ahead_price_scenarios(
     seed: SeedLike = None,
     *,
     model: PriceModel | None = None,
+    max_gap_hours: int = 0,
 ) -> ScenarioSet:
     r"""Equiprobable day-ahead price scenarios for one local market day.
 
@@ -230,6 +273,8 @@ def day_ahead_price_scenarios(
         Int or ``numpy.random.Generator``; the same seed gives identical scenarios.
     model
         A :class:`PriceModel` already fitted for this ``date`` (skips the fit).
+    max_gap_hours
+        Longest training gap filled by interpolation (see :func:`fit_price_model`).
 
     Returns
     -------
@@ -240,7 +285,7 @@ def day_ahead_price_scenarios(
     n = check_count("n", n)
     rng = as_generator(seed)
     if model is None:
-        model = fit_price_model(prices, date, train_days)
+        model = fit_price_model(prices, date, train_days, max_gap_hours=max_gap_hours)
     else:
         start, end = local_day("date", date, model.day_index.tz)
         if model.day_index[0] != start or model.day_index[-1] >= end:
@@ -253,5 +298,6 @@ def day_ahead_price_scenarios(
         "train_end": str(model.train_index[-1]),
         "converged": model.converged,
         "fit_seconds": model.fit_seconds,
+        "filled_hours": model.filled_hours,
     }
     return ScenarioSet.equiprobable({DA_PRICE: frame}, meta)

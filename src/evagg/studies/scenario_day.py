@@ -50,6 +50,8 @@ class ScenarioDaySummary:
         Generated and kept scenarios; hours in the day (23/24/25).
     price_model
         Fitted model label and whether its fit converged (``converged``).
+    filled_hours
+        Missing training hours filled by interpolation.
     mae_eur_per_mwh, rmse_eur_per_mwh
         Error of the scenario mean day-ahead price vs the realised price [EUR/MWh];
         ``None`` when the realised day is not in the data.
@@ -75,6 +77,7 @@ class ScenarioDaySummary:
     n_hours: int
     price_model: str
     converged: bool
+    filled_hours: int
     train_start: str
     train_end: str
     mae_eur_per_mwh: float | None
@@ -169,6 +172,7 @@ def run(
     n_vehicles: int = 1000,
     train_days: int = 28,
     prices: pd.Series | None = None,
+    max_gap_hours: int = 2,
 ) -> ScenarioDaySummary:
     """Generate, reduce, plot and score market scenarios for one real market day.
 
@@ -198,6 +202,10 @@ def run(
         Training window of the price model [days].
     prices
         Hourly day-ahead prices to use instead of the bundled NL series.
+    max_gap_hours
+        Longest gap in the training prices filled by linear interpolation (default 2:
+        the bundled series lacks two single hours, 2023-12-31 00:00 and 2024-12-31
+        00:00); the number filled is reported as ``filled_hours``.
 
     Returns
     -------
@@ -239,7 +247,7 @@ def run(
         step("fitting price model")
 
         t = time.perf_counter()
-        model = fit_price_model(prices, iso, train_days)
+        model = fit_price_model(prices, iso, train_days, max_gap_hours=max_gap_hours)
         timings["fit_s"] = time.perf_counter() - t
         step("simulating scenarios")
 
@@ -256,7 +264,7 @@ def run(
         t = time.perf_counter()
         realised = prices.loc[(prices.index >= start) & (prices.index < end)]
         have_real = realised.index.equals(ss.time_index)
-        train = prices.loc[model.train_index]
+        train = prices.loc[prices.index.isin(model.train_index)]
         scores: dict[str, float | None] = dict.fromkeys(
             ("mae", "rmse", "bmae", "brmse", "rmae", "cov"), None
         )
@@ -295,6 +303,7 @@ def run(
         n_hours=len(ss.time_index),
         price_model=model.name,
         converged=model.converged,
+        filled_hours=model.filled_hours,
         train_start=str(model.train_index[0]),
         train_end=str(model.train_index[-1]),
         mae_eur_per_mwh=scores["mae"],
