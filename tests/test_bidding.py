@@ -19,6 +19,7 @@ from evagg.bidding import (
     evaluate_bidding,
     evaluate_fixed_decision,
     follower_shares,
+    price_candidates,
     solve,
 )
 from evagg.errors import EvaggError, InputError, MisalignedIndexError
@@ -195,3 +196,33 @@ def test_bad_inputs_raise_clear_errors() -> None:
         BiddingInputs(mk, shifted, 0.0, 150.0)
     with pytest.raises(EvaggError):
         build_bidding(inp, beta=-1.0)
+
+
+@pytest.mark.parametrize("k", [0.0, 6.0])
+def test_enumeration_formulation_matches_kkt(k: float) -> None:
+    # Two exact formulations (KKT big-M of eqs. 23-32 vs price-breakpoint enumeration)
+    # must reach the same optimum on a 5-hour, 3-rival instance too large for brute force.
+    inp = _instance(n_t=5, n_om=6, n_xi=3, n_riv=3, seed=11, k=k)
+    a = solve(build_bidding(inp, beta=2.0, formulation="kkt"))
+    b = solve(build_bidding(inp, beta=2.0, formulation="enumeration"))
+    assert b.solve_info.objective == pytest.approx(a.solve_info.objective, rel=1e-6, abs=1e-4)
+    assert b.certificate.holds
+    assert b.binding_bigm.empty
+
+
+def test_price_candidates_hand_case() -> None:
+    # One hour, one rival scenario, rivals at 80 and 90, K = 5, equal initial shares:
+    # dist = 5 off the diagonal. Origin 0 (ours): m = min(80+5, 90+5) = 85, breakpoint 85.
+    # Origin 1: m = min(80, 90+5) = 80, breakpoint 80 - 5 = 75. Origin 2: m = min(85, 90)
+    # = 85, breakpoint 80. Candidates {75, 80, 85} plus the upper bound 150.
+    tie = np.array([[[80.0]], [[90.0]]])  # (rival, t, xi)
+    inp = _instance(n_t=1, n_xi=1, n_riv=2, k=5.0, rival_override=tie)
+    pc = price_candidates(inp)
+    assert pc.prices[0] == pytest.approx([75.0, 80.0, 85.0, 150.0])
+    third = 1.0 / 3.0
+    # At 85 only our own customers stay (tie: 0..1/3); at 80 rival 2's customers tie too.
+    assert pc.share_max[0, :, 0] == pytest.approx([1.0, 2 * third, third, 0.0])
+    assert pc.share_min[0, :, 0] == pytest.approx([2 * third, third, 0.0, 0.0])
+    with pytest.raises(InputError, match="average-price cap"):
+        capped = BiddingInputs(inp.market, inp.rivals, 0.0, 150.0, avg_price_cap_eur_per_mwh=100.0)
+        build_bidding(capped, formulation="enumeration")

@@ -19,9 +19,12 @@ from evagg.bidding.model import (
     BiddingInputs,
     BiddingModel,
     BiddingResult,
+    PriceCandidates,
     build_bidding,
+    price_candidates,
     rival_quantities,
     solve,
+    switching_distances,
 )
 
 __all__ = [
@@ -33,11 +36,14 @@ __all__ = [
     "BiddingInputs",
     "BiddingModel",
     "BiddingResult",
+    "PriceCandidates",
     "build_bidding",
     "evaluate_bidding",
     "evaluate_fixed_decision",
     "expected_value_inputs",
     "follower_shares",
+    "price_candidates",
     "rival_quantities",
     "solve",
+    "switching_distances",
 ]

@@ -48,7 +48,8 @@ What evagg changed, and why
   dual direction (ε + c·1, φ − c) a lineality, i.e. no finite big-M (the paper's φ ≡ 0).
 * Big-M values are derived from the data (:func:`evagg.optim.bilevel.derive_bigm`): the
   follower's feasible set is a network-flow polytope with total supply Σ X^0 = 1, so at any
-  vertex (no cycle carries flow) X_a ≤ 1 and Z^{a,a'} ≤ 1; dual bounds come from LPs over
+  vertex (no cycle carries flow) X_a ≤ 1 and Z^{a,a'} ≤ 1, and Z^{a,a'} ≤ X^0_a when K
+  satisfies the triangle inequality (``_share_bounds``); dual bounds come from LPs over
   the optimal-dual region with λ^ch in [λ_min, λ_max].
 * The bilevel model is optimistic: on a price tie the EV owners' choice that suits the
   aggregator is taken (the MILP picks it; the brute-force verifier does the same).
@@ -82,6 +83,7 @@ from evagg.optim.bilevel import (
     KKTReformulation,
     LowerLevelLP,
     kkt_reformulate,
+    solve_followers,
 )
 from evagg.optim.core import SolveInfo, cvar_constraints, cvar_of_samples, solve_cvxpy
 from evagg.scenarios import ScenarioSet
@@ -95,9 +97,12 @@ __all__ = [
     "BiddingInputs",
     "BiddingModel",
     "BiddingResult",
+    "PriceCandidates",
     "build_bidding",
+    "price_candidates",
     "rival_quantities",
     "solve",
+    "switching_distances",
 ]
 
 DA_PRICE = "da_price_eur_per_mwh"
@@ -256,6 +261,90 @@ def follower_structure(n_agg: int) -> tuple[FArray, list[tuple[int, int]]]:
     return g, pairs
 
 
+def _share_bounds(k: FArray, x0: FArray, pairs: list[tuple[int, int]]) -> FArray:
+    """Upper bounds Ȳ on (X, Z) that some optimal owners' response always satisfies.
+
+    The owners' feasible set is a network-flow polytope with supplies X^0 summing to 1, so
+    X_a ≤ 1 and, at any vertex, Z^{a,a'} ≤ 1. If K satisfies the triangle inequality
+    (K^{b,a'} ≤ K^{b,a} + K^{a,a'}), any flow passing through a can be sent directly at no
+    extra cost, so an optimal response exists in which Z^{a,a'} carries only a's own
+    customers: Z^{a,a'} ≤ X^0_a (a much tighter big-M).
+    """
+    n_agg = x0.size
+    triangle = bool(np.all(k[:, None, :] <= k[:, :, None] + k[None, :, :] + 1e-12))
+    z = np.array([x0[a] if triangle else 1.0 for a, _ in pairs])
+    return np.concatenate([np.ones(n_agg), z])
+
+
+@dataclass(frozen=True)
+class PriceCandidates:
+    """Breakpoints of the EV owners' response and the share range at each (evagg addition).
+
+    Attributes
+    ----------
+    prices
+        Candidate offered prices (T, C) [EUR/MWh] (rows padded by repeating λ_max).
+    share_min, share_max
+        Range of the aggregator's share X_0 over the owners' optimal responses at each
+        candidate, (T, C, Ξ).
+    """
+
+    prices: FArray
+    share_min: FArray
+    share_max: FArray
+
+
+def switching_distances(k: FArray) -> FArray:
+    """Shortest-path switching cost between aggregators (Floyd–Warshall on K) [EUR/MWh]."""
+    dist = np.array(k, dtype=float, copy=True)
+    np.fill_diagonal(dist, 0.0)
+    for m in range(dist.shape[0]):
+        dist = np.minimum(dist, dist[:, m : m + 1] + dist[m : m + 1, :])
+    return dist
+
+
+def price_candidates(inputs: BiddingInputs, tol: float = 1e-9) -> PriceCandidates:
+    """Prices at which the owners' response (10)–(15) can change, with the share range.
+
+    The owners' problem is an uncapacitated min-cost flow: the customers of aggregator a go
+    to an aggregator b minimising ``λ_b + dist(a, b)`` (dist: shortest switching path). So
+    customers of a choose the aggregator (index 0) iff ``λ^ch + dist(a, 0) ≤ m_a`` with
+    ``m_a = min_{b≥1} λ_b + dist(a, b)``, and the response changes only at the breakpoints
+    ``m_a − dist(a, 0)``. Between breakpoints the share is constant and the revenue
+    λ^ch·E^D·X_0 increases with λ^ch, and at the right end of an interval the optimal
+    responses include the interval's; hence, without an average-price cap, an optimal
+    offered price exists among {breakpoints in [λ_min, λ_max]} ∪ {λ_max}. At a candidate,
+    X_0 ranges over ``[Σ_a X^0_a 1(strictly cheapest), Σ_a X^0_a 1(among cheapest)]``
+    (optimistic bilevel: the leader picks within it).
+    """
+    rival = inputs.rival_prices  # (Ξ, T, S)
+    n_t = rival.shape[1]
+    dist = switching_distances(inputs.k_matrix)
+    x0 = inputs.x0
+    # m[ξ, t, a] = min_b>=1 rival_b + dist(a, b)
+    m = np.min(rival[:, :, None, :] + dist[None, None, :, 1:], axis=3)
+    bp = m - dist[None, None, :, 0]  # (Ξ, T, A)
+    lo, hi = inputs.price_min_eur_per_mwh, inputs.price_max_eur_per_mwh
+    rows = []
+    for t in range(n_t):
+        c = bp[:, t, :].ravel()
+        c = np.unique(np.round(c[(c >= lo) & (c <= hi)], 9))
+        rows.append(np.unique(np.r_[c, hi]))
+    n_c = max(r.size for r in rows)
+    prices = np.array([np.r_[r, np.full(n_c - r.size, hi)] for r in rows])  # (T, C)
+    scale = tol * np.maximum(1.0, np.abs(m))
+    lhs = prices[None, :, :, None] + dist[None, None, None, :, 0]  # (1, T, C, A)
+    mm = m[:, :, None, :]  # (Ξ, T, 1, A)
+    ss = scale[:, :, None, :]
+    smax = ((lhs <= mm + ss) * x0).sum(axis=3)  # (Ξ, T, C)
+    smin = ((lhs < mm - ss) * x0).sum(axis=3)
+    return PriceCandidates(
+        prices=prices,
+        share_min=smin.transpose(1, 2, 0),
+        share_max=smax.transpose(1, 2, 0),
+    )
+
+
 @dataclass
 class BiddingModel:
     """The single-level MILP and handles to its variables (built by :func:`build_bidding`).
@@ -267,7 +356,7 @@ class BiddingModel:
     inputs: BiddingInputs
     problem: cp.Problem
     beta: cp.Parameter
-    price: cp.Variable
+    price: cp.Expression
     e_da: cp.Variable
     e_pos: cp.Variable
     e_neg: cp.Variable
@@ -275,11 +364,16 @@ class BiddingModel:
     profit: cp.Expression
     cvar: cp.Expression
     zeta: cp.Variable
-    kkt: KKTReformulation
+    share_by_xi: cp.Expression
+    kkt: KKTReformulation | None
+    enum: PriceCandidates | None
+    formulation: str
     build_time_s: float
 
 
-def build_bidding(inputs: BiddingInputs, beta: float = 0.0) -> BiddingModel:
+def build_bidding(
+    inputs: BiddingInputs, beta: float = 0.0, formulation: str = "kkt"
+) -> BiddingModel:
     """Build the single-level MILP of seed 002 (module docstring: eqs. 2–32).
 
     Parameters
@@ -288,6 +382,12 @@ def build_bidding(inputs: BiddingInputs, beta: float = 0.0) -> BiddingModel:
         Validated :class:`BiddingInputs`.
     beta
         Initial risk weight β ≥ 0 (a ``cp.Parameter``; change it and re-solve).
+    formulation
+        ``"kkt"`` (default): the seed's reformulation (16)–(32) through
+        :func:`evagg.optim.bilevel.kkt_reformulate`. ``"enumeration"``: evagg's exact
+        alternative (:func:`price_candidates`): the offered price is chosen among the
+        breakpoints of the owners' response, one binary per (hour, candidate); no big-M.
+        Exact only without the average-price cap (raises otherwise).
 
     Returns
     -------
@@ -305,42 +405,76 @@ def build_bidding(inputs: BiddingInputs, beta: float = 0.0) -> BiddingModel:
     demand = mk.array(DEMAND)  # (Ω, T)
     v = inputs.rivals.p
 
-    price = cp.Variable(n_t, name="offered_price_eur_per_mwh")
     e_da = cp.Variable(n_t, nonneg=True, name="e_da_mwh")
     e_pos = cp.Variable((n_om, n_t), nonneg=True, name="e_pos_mwh")
     e_neg = cp.Variable((n_om, n_t), nonneg=True, name="e_neg_mwh")
     beta_p = cp.Parameter(nonneg=True, value=float(beta), name="beta")
-
-    # Followers k = t * Ξ + ξ; variables X_0..X_{A-1}, Z^{a,a'}.
-    g, pairs = follower_structure(n_agg)
-    n_var = g.shape[1]
-    n_fol = n_t * n_xi
-    c_const = np.zeros((n_fol, n_var))
-    c_const[:, 1:n_agg] = rival.transpose(1, 0, 2).reshape(n_fol, n_agg - 1)
-    c_const[:, n_agg:] = np.array([inputs.k_matrix[a, b] for a, b in pairs])[None, :]
-    rep = np.kron(np.eye(n_t), np.ones((n_xi, 1)))  # (N, T): follower k -> hour t
-    e0 = np.zeros((1, n_var))
-    e0[0, 0] = 1.0
-    cost = cp.reshape(rep @ price, (n_fol, 1), order="C") @ e0 + c_const
     lo, hi = inputs.price_min_eur_per_mwh, inputs.price_max_eur_per_mwh
-    cost_lo, cost_hi = c_const.copy(), c_const.copy()
-    cost_lo[:, 0], cost_hi[:, 0] = lo, hi
-    lower = LowerLevelLP(
-        name="ev_owners",
-        cost=cost,
-        cost_lo=cost_lo,
-        cost_hi=cost_hi,
-        y_upper=np.ones((n_fol, n_var)),  # network-flow vertices: X, Z <= sum X^0 = 1
-        G=g,
-        h=np.tile(inputs.x0, (n_fol, 1)),
-    )
-    kkt = kkt_reformulate(lower)
-    y = kkt.y
-    # Strong duality (20)-(21): lambda^ch X_0 = dual objective - other cost terms (linear).
-    other = cp.sum(cp.multiply(c_const[:, 1:], y[:, 1:]), axis=1)
-    rev_unit = kkt.dual_objective - other  # (N,) EUR per MWh of regional demand
-    rev_t = cp.reshape(rev_unit, (n_t, n_xi), order="C") @ v  # (T,)
-    share_t = cp.reshape(y[:, 0], (n_t, n_xi), order="C") @ v  # (T,) expected X_0
+    kkt: KKTReformulation | None = None
+    enum: PriceCandidates | None = None
+    lower_cons: list[cp.Constraint] = []
+    if formulation == "kkt":
+        price: Any = cp.Variable(n_t, name="offered_price_eur_per_mwh")
+        # Followers k = t * Ξ + ξ; variables X_0..X_{A-1}, Z^{a,a'}.
+        g, pairs = follower_structure(n_agg)
+        n_var = g.shape[1]
+        n_fol = n_t * n_xi
+        c_const = np.zeros((n_fol, n_var))
+        c_const[:, 1:n_agg] = rival.transpose(1, 0, 2).reshape(n_fol, n_agg - 1)
+        c_const[:, n_agg:] = np.array([inputs.k_matrix[a, b] for a, b in pairs])[None, :]
+        rep = np.kron(np.eye(n_t), np.ones((n_xi, 1)))  # (N, T): follower k -> hour t
+        e0 = np.zeros((1, n_var))
+        e0[0, 0] = 1.0
+        cost = cp.reshape(rep @ price, (n_fol, 1), order="C") @ e0 + c_const
+        cost_lo, cost_hi = c_const.copy(), c_const.copy()
+        cost_lo[:, 0], cost_hi[:, 0] = lo, hi
+        lower = LowerLevelLP(
+            name="ev_owners",
+            cost=cost,
+            cost_lo=cost_lo,
+            cost_hi=cost_hi,
+            y_upper=np.tile(_share_bounds(inputs.k_matrix, inputs.x0, pairs), (n_fol, 1)),
+            G=g,
+            h=np.tile(inputs.x0, (n_fol, 1)),
+        )
+        kkt = kkt_reformulate(lower)
+        y = kkt.y
+        # Strong duality (20)-(21): lambda^ch X_0 = dual objective - other cost terms.
+        other = cp.sum(cp.multiply(c_const[:, 1:], y[:, 1:]), axis=1)
+        rev_unit = kkt.dual_objective - other  # (N,) EUR per MWh of regional demand
+        rev_t = cp.reshape(rev_unit, (n_t, n_xi), order="C") @ v  # (T,)
+        share_xi = cp.reshape(y[:, 0], (n_t, n_xi), order="C")  # X_0 per (t, xi)
+        share_t = share_xi @ v  # (T,) expected X_0
+        lower_cons = [price >= lo, price <= hi, *kkt.constraints]
+    elif formulation == "enumeration":
+        if inputs.avg_price_cap_eur_per_mwh is not None:
+            raise InputError(
+                "formulation",
+                formulation,
+                "not exact with an average-price cap (optimal prices may lie between "
+                "breakpoints); use formulation='kkt'",
+            )
+        enum = price_candidates(inputs)
+        n_c = enum.prices.shape[1]
+        delta = cp.Variable(n_t * n_c, boolean=True, name="price_choice")
+        x = cp.Variable((n_t * n_c, n_xi), nonneg=True, name="share_by_candidate")
+        cand = enum.prices.ravel()
+        xmin = enum.share_min.reshape(n_t * n_c, n_xi)
+        xmax = enum.share_max.reshape(n_t * n_c, n_xi)
+        d_col = cp.reshape(delta, (n_t * n_c, 1), order="C") @ np.ones((1, n_xi))
+        pick = np.kron(np.eye(n_t), np.ones((1, n_c)))  # (T, T*C): sum over candidates
+        s_c = x @ v  # expected share per (t, c)
+        price = pick @ cp.multiply(cand, delta)
+        share_t = pick @ s_c
+        share_xi = pick @ x
+        rev_t = pick @ cp.multiply(cand, s_c)
+        lower_cons = [
+            pick @ delta == 1,
+            x >= cp.multiply(xmin, d_col),
+            x <= cp.multiply(xmax, d_col),
+        ]
+    else:
+        raise InputError("formulation", formulation, "must be 'kkt' or 'enumeration'")
     ones_om = np.ones((n_om, 1))
     e_ch = cp.multiply(demand, ones_om @ cp.reshape(share_t, (1, n_t), order="C"))  # (6)
     profit = (
@@ -354,10 +488,8 @@ def build_bidding(inputs: BiddingInputs, beta: float = 0.0) -> BiddingModel:
         e_ch == ones_om @ cp.reshape(e_da, (1, n_t), order="C") + e_pos - e_neg,  # (3)
         e_pos <= inputs.p_max,  # (8)
         e_neg <= e_ch,  # (9)
-        price >= lo,
-        price <= hi,
         *cvar_cons,
-        *kkt.constraints,
+        *lower_cons,
     ]
     if inputs.avg_price_cap_eur_per_mwh is not None:
         cons.append(cp.sum(price) / n_t <= float(inputs.avg_price_cap_eur_per_mwh))
@@ -375,7 +507,10 @@ def build_bidding(inputs: BiddingInputs, beta: float = 0.0) -> BiddingModel:
         profit=profit,
         cvar=cvar,
         zeta=zeta,
+        share_by_xi=share_xi,
         kkt=kkt,
+        enum=enum,
+        formulation=formulation,
         build_time_s=time.perf_counter() - t0,
     )
 
@@ -520,8 +655,15 @@ def solve(
         info = solve_cvxpy(model.problem, name="bidding", kind="milp", solver=chosen, **opts)
     except InfeasibleError as exc:
         raise InfeasibleError("bidding", exc.status, _blame(inp)) from None
-    cert = model.kkt.certificate(certificate_tol)
-    binding = model.kkt.binding_bigm()
+    price_v = np.asarray(model.price.value, dtype=float)
+    share_xi = np.asarray(model.share_by_xi.value, dtype=float)  # (T, Xi)
+    if model.kkt is not None:
+        cert = model.kkt.certificate(certificate_tol)
+        binding = model.kkt.binding_bigm()
+        y = np.asarray(model.kkt.y.value, dtype=float)
+    else:
+        cert, y = _response_certificate(inp, price_v, share_xi, certificate_tol)
+        binding = pd.DataFrame(columns=["family", "follower", "index", "value", "bound"])
     idx = inp.time_index
     om = inp.market.scenarios
     profit = np.asarray(model.profit.value, dtype=float)
@@ -540,18 +682,17 @@ def solve(
             f"model {cvar_model:.6f}, direct {cvar_direct:.6f}",
         )
     n_t, n_xi, n_agg = len(idx), inp.rivals.n_scenarios, inp.n_aggregators
-    y = np.asarray(model.kkt.y.value, dtype=float)
     cols = ["aggregator"] + [f"rival{k}" for k in range(1, n_agg)]
     mi = pd.MultiIndex.from_product([idx, inp.rivals.scenarios], names=["time", "rival_scenario"])
     shares = pd.DataFrame(y[:, :n_agg], index=mi, columns=cols)
     exp_share = pd.Series(
-        y[:, 0].reshape(n_t, n_xi) @ inp.rivals.p, index=idx, name="expected_share"
+        share_xi.reshape(n_t, n_xi) @ inp.rivals.p, index=idx, name="expected_share"
     )
     decision = BiddingDecision(
         da_mwh=pd.Series(
             np.maximum(np.asarray(model.e_da.value, dtype=float), 0.0), index=idx, name="da_mwh"
         ),
-        price_eur_per_mwh=pd.Series(model.price.value, index=idx, name="price_eur_per_mwh"),
+        price_eur_per_mwh=pd.Series(price_v, index=idx, name="price_eur_per_mwh"),
     )
 
     def frame(arr: Any) -> pd.DataFrame:
@@ -576,6 +717,55 @@ def solve(
         solve_info=info,
         build_time_s=model.build_time_s,
     )
+
+
+def _response_certificate(
+    inp: BiddingInputs, price: FArray, share_xi: FArray, tol: float
+) -> tuple[EquilibriumCertificate, FArray]:
+    """Certificate for the enumeration formulation: owners' cost with X_0 fixed at the
+    model's value vs their free optimum (exact LPs), relative gap per (t, ξ)."""
+    n_t, n_xi = share_xi.shape
+    n_agg = inp.n_aggregators
+    g, pairs = follower_structure(n_agg)
+    n_fol = n_t * n_xi
+    c = np.zeros((n_fol, g.shape[1]))
+    c[:, 0] = np.repeat(price, n_xi)
+    c[:, 1:n_agg] = inp.rival_prices.transpose(1, 0, 2).reshape(n_fol, n_agg - 1)
+    c[:, n_agg:] = np.array([inp.k_matrix[a, b] for a, b in pairs])[None, :]
+    h = np.tile(inp.x0, (n_fol, 1))
+    free = LowerLevelLP("ev_owners", c, c, c, np.ones_like(c), G=g, h=h)
+    _, opt = solve_followers(free, c)
+    e0 = np.zeros((1, g.shape[1]))
+    e0[0, 0] = 1.0
+    x = np.clip(share_xi.reshape(n_fol, 1), 0.0, 1.0)
+    fixed = LowerLevelLP(
+        "ev_owners_fixed_share",
+        c,
+        c,
+        c,
+        np.ones_like(c),
+        G=np.vstack([g, e0]),
+        h=np.hstack([h, x]),
+    )
+    y, val = solve_followers(fixed, c)
+    gaps = np.abs(val - opt) / np.maximum(1.0, np.abs(opt))
+    cert = EquilibriumCertificate(
+        gaps=gaps,
+        optimal_values=opt,
+        milp_values=val,
+        primal_residual=float(np.abs(share_xi.reshape(-1) - x.ravel()).max()),
+        tolerance=tol,
+    )
+    if not cert.holds:
+        k = int(np.argmax(gaps))
+        raise VerificationError(
+            "bidding (enumeration): equilibrium certificate",
+            cert.max_gap,
+            tol,
+            f"owners at (hour {k // n_xi}, rival scenario {k % n_xi}): cost {val[k]:.9g} with "
+            f"the model's share vs optimum {opt[k]:.9g}",
+        )
+    return cert, y
 
 
 def _blame(inp: BiddingInputs) -> str | None:
