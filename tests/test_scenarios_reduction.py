@@ -221,3 +221,13 @@ def test_bad_inputs_raise() -> None:
         fast_forward_reduction(ss["x"], 2)  # type: ignore[arg-type]
     with pytest.raises(EvaggError, match="sum to"):
         _set(np.zeros((3, 2)), np.array([0.5, 0.3, 0.1]))
+
+
+def test_memory_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too many scenarios for the S × S matrices: a clear error, not a MemoryError."""
+    import evagg.scenarios.reduction as red
+
+    monkeypatch.setattr(red, "MAX_MATRIX_GB", 1e-6)  # 2·8·S² bytes > 1 kB for S = 10
+    ss = _set(np.random.default_rng(0).normal(size=(10, 3)))
+    with pytest.raises(InputError, match="GB"):
+        fast_forward_reduction(ss, 2)

@@ -10,11 +10,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from evagg.errors import InputError
+from evagg.errors import InputError, VerificationError
 from evagg.scenarios._common import check_count
 from evagg.scenarios.scenario_set import ScenarioSet
 
-__all__ = ["ReductionResult", "fast_forward_reduction", "pairwise_distances", "reduction_features"]
+MAX_MATRIX_GB = 4.0
+"""Largest memory [GB] the two S × S distance matrices may take (S ≈ 15,800)."""
+
+__all__ = [
+    "MAX_MATRIX_GB",
+    "ReductionResult",
+    "fast_forward_reduction",
+    "pairwise_distances",
+    "reduction_features",
+]
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,14 @@ def fast_forward_reduction(
     if quantities is not None:
         for q in quantities:
             ss[q]  # raises InputError naming the unknown quantity
+    need_gb = 2 * 8 * s * s / 1e9
+    if need_gb > MAX_MATRIX_GB:
+        raise InputError(
+            "ss.n_scenarios",
+            s,
+            f"the distance matrices need {need_gb:.1f} GB (> {MAX_MATRIX_GB} GB); reduce in "
+            "stages (e.g. by blocks of scenarios) or sample fewer scenarios first",
+        )
     p = ss.p
     c = pairwise_distances(reduction_features(ss, quantities, standardize))
     d = np.full(s, np.inf)
@@ -148,6 +165,13 @@ def fast_forward_reduction(
     nearest = kept_idx[np.argmin(c[:, kept_idx], axis=1)]
     nearest[kept_idx] = kept_idx
     q = np.bincount(nearest, weights=p, minlength=s)[kept_idx]
+    # verification: probability is conserved and the transport plan "each deleted
+    # scenario to its nearest kept one" costs exactly the distance tracked above
+    if abs(q.sum() - 1.0) > 1e-9:
+        raise VerificationError("reduced probabilities sum to 1", abs(q.sum() - 1.0), 1e-9)
+    cost = float(p @ c[np.arange(s), nearest])
+    if abs(cost - dist[-1]) > 1e-9 * max(1.0, cost):
+        raise VerificationError("Kantorovich distance = transport cost", abs(cost - dist[-1]), 1e-9)
     q = q / q.sum()
     labels = [ss.scenarios[i] for i in order]
     reduced = ScenarioSet(
