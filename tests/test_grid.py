@@ -310,6 +310,12 @@ def test_bad_inputs(fd33):
         DistFlowOptions(v_min_pu=1.05, v_max_pu=0.95)
     with pytest.raises(InputError, match="v_slack"):
         DistFlowOptions(v_slack_min_pu=0.95)
+    # a negative ramp or tolerance would surface as a misattributed infeasibility or a
+    # verification failure: reject it up front, naming the field
+    with pytest.raises(InputError, match="ext_ramp_mw_per_h"):
+        DistFlowOptions(ext_ramp_mw_per_h=-1.0)
+    with pytest.raises(InputError, match="ac_v_tol_pu"):
+        DistFlowOptions(ac_v_tol_pu=-1e-4)
     model = DistFlowModel(fd33, 2, 1.0)
     with pytest.raises(InputError, match="p_load_mw"):
         model.set_loads(np.ones((33, 3)))

@@ -165,9 +165,22 @@ class DistFlowOptions:
             val = getattr(self, name)
             if not (0 < val <= 1):
                 raise InputError(name, val, "efficiency must lie in (0, 1]")
-        for name in ("a1", "a2_eur_per_mwh", "voltage_penalty_eur_per_pu2h", "relaxation_tol"):
+        for name in (
+            "a1",
+            "a2_eur_per_mwh",
+            "voltage_penalty_eur_per_pu2h",
+            "relaxation_tol",
+            "ac_v_tol_pu",
+            "ac_loss_tol_kw",
+            "ac_loss_rtol",
+            "price_tol_eur_per_mwh",
+        ):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise InputError(name, getattr(self, name), "must be finite and ≥ 0")
+        for name in ("ext_ramp_mw_per_h", "gen_ramp_mw_per_h"):
+            val = getattr(self, name)
+            if val is not None and not (np.isfinite(val) and val >= 0):
+                raise InputError(name, val, "ramp limit must be finite and ≥ 0 [MW/h] or None")
         if self.ac_slots not in ("all", "extremes"):
             raise InputError("ac_slots", self.ac_slots, "must be 'all' or 'extremes'")
 
