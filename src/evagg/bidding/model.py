@@ -365,6 +365,8 @@ class BiddingModel:
     cvar: cp.Expression
     zeta: cp.Variable
     share_by_xi: cp.Expression
+    scenario_index: pd.Index
+    scenario_p: FArray
     kkt: KKTReformulation | None
     enum: PriceCandidates | None
     formulation: str
@@ -372,7 +374,11 @@ class BiddingModel:
 
 
 def build_bidding(
-    inputs: BiddingInputs, beta: float = 0.0, formulation: str = "kkt"
+    inputs: BiddingInputs,
+    beta: float = 0.0,
+    formulation: str = "kkt",
+    *,
+    rival_recourse: bool = False,
 ) -> BiddingModel:
     """Build the single-level MILP of seed 002 (module docstring: eqs. 2–32).
 
@@ -388,6 +394,12 @@ def build_bidding(
         alternative (:func:`price_candidates`): the offered price is chosen among the
         breakpoints of the owners' response, one binary per (hour, candidate); no big-M.
         Exact only without the average-price cap (raises otherwise).
+    rival_recourse
+        ``False`` (seed eq. 6): the aggregator supplies ``E^D Σ_ξ v_ξ X_0(ξ)``, i.e. the
+        rivals' uncertainty enters only through the expected share. ``True`` (evagg
+        extension): scenarios are the pairs (ω, ξ) with probability p_ω v_ξ and the
+        balancing recourse is per pair, ``E^ch_{tωξ} = E^D_{tω} X_{0,tξ}``, so the risk of
+        winning or losing the customers is priced into the DA purchase and the CVaR.
 
     Returns
     -------
@@ -405,9 +417,10 @@ def build_bidding(
     demand = mk.array(DEMAND)  # (Ω, T)
     v = inputs.rivals.p
 
+    n_sc = n_om * n_xi if rival_recourse else n_om
     e_da = cp.Variable(n_t, nonneg=True, name="e_da_mwh")
-    e_pos = cp.Variable((n_om, n_t), nonneg=True, name="e_pos_mwh")
-    e_neg = cp.Variable((n_om, n_t), nonneg=True, name="e_neg_mwh")
+    e_pos = cp.Variable((n_sc, n_t), nonneg=True, name="e_pos_mwh")
+    e_neg = cp.Variable((n_sc, n_t), nonneg=True, name="e_neg_mwh")
     beta_p = cp.Parameter(nonneg=True, value=float(beta), name="beta")
     lo, hi = inputs.price_min_eur_per_mwh, inputs.price_max_eur_per_mwh
     kkt: KKTReformulation | None = None
@@ -442,7 +455,8 @@ def build_bidding(
         # Strong duality (20)-(21): lambda^ch X_0 = dual objective - other cost terms.
         other = cp.sum(cp.multiply(c_const[:, 1:], y[:, 1:]), axis=1)
         rev_unit = kkt.dual_objective - other  # (N,) EUR per MWh of regional demand
-        rev_t = cp.reshape(rev_unit, (n_t, n_xi), order="C") @ v  # (T,)
+        rev_xi = cp.reshape(rev_unit, (n_t, n_xi), order="C")  # (T, Xi)
+        rev_t = rev_xi @ v  # (T,)
         share_xi = cp.reshape(y[:, 0], (n_t, n_xi), order="C")  # X_0 per (t, xi)
         share_t = share_xi @ v  # (T,) expected X_0
         lower_cons = [price >= lo, price <= hi, *kkt.constraints]
@@ -468,6 +482,7 @@ def build_bidding(
         share_t = pick @ s_c
         share_xi = pick @ x
         rev_t = pick @ cp.multiply(cand, s_c)
+        rev_xi = pick @ cp.multiply(np.repeat(cand[:, None], n_xi, axis=1), x)
         lower_cons = [
             pick @ delta == 1,
             x >= cp.multiply(xmin, d_col),
@@ -475,17 +490,35 @@ def build_bidding(
         ]
     else:
         raise InputError("formulation", formulation, "must be 'kkt' or 'enumeration'")
-    ones_om = np.ones((n_om, 1))
-    e_ch = cp.multiply(demand, ones_om @ cp.reshape(share_t, (1, n_t), order="C"))  # (6)
+    if rival_recourse:
+        # Scenario (omega, xi), omega-major: the owners' choice is realised before the
+        # balancing recourse, so the aggregator balances the actual share, not its mean.
+        sel = np.tile(np.eye(n_xi), (n_om, 1))  # (Omega*Xi, Xi)
+        dem_r = np.repeat(demand, n_xi, axis=0)
+        share_rows: Any = sel @ share_xi.T
+        revenue: Any = cp.sum(cp.multiply(dem_r, sel @ rev_xi.T), axis=1)
+        lam_da, lam_pos, lam_neg = (np.repeat(a, n_xi, axis=0) for a in (lam_da, lam_pos, lam_neg))
+        probs = np.kron(mk.p, v).astype(float)
+        labels = pd.Index(
+            [f"{w}|{xi}" for w in mk.scenarios for xi in inputs.rivals.scenarios], name="scenario"
+        )
+    else:
+        dem_r = demand
+        share_rows = np.ones((n_om, 1)) @ cp.reshape(share_t, (1, n_t), order="C")
+        revenue = demand @ rev_t
+        probs = mk.p
+        labels = pd.Index(mk.scenarios, name="scenario")
+    ones_sc = np.ones((n_sc, 1))
+    e_ch = cp.multiply(dem_r, share_rows)  # (6)
     profit = (
-        demand @ rev_t
+        revenue
         - lam_da @ e_da
         - cp.sum(cp.multiply(lam_pos, e_pos), axis=1)
         + cp.sum(cp.multiply(lam_neg, e_neg), axis=1)
     )
-    cvar, cvar_cons, zeta, _eta = cvar_constraints(profit, mk.p, inputs.alpha)
+    cvar, cvar_cons, zeta, _eta = cvar_constraints(profit, probs, inputs.alpha)
     cons: list[cp.Constraint] = [
-        e_ch == ones_om @ cp.reshape(e_da, (1, n_t), order="C") + e_pos - e_neg,  # (3)
+        e_ch == ones_sc @ cp.reshape(e_da, (1, n_t), order="C") + e_pos - e_neg,  # (3)
         e_pos <= inputs.p_max,  # (8)
         e_neg <= e_ch,  # (9)
         *cvar_cons,
@@ -493,7 +526,7 @@ def build_bidding(
     ]
     if inputs.avg_price_cap_eur_per_mwh is not None:
         cons.append(cp.sum(price) / n_t <= float(inputs.avg_price_cap_eur_per_mwh))
-    objective = cp.Maximize(mk.p @ profit + beta_p * cvar)
+    objective = cp.Maximize(probs @ profit + beta_p * cvar)
     problem = cp.Problem(objective, cons)
     return BiddingModel(
         inputs=inputs,
@@ -508,6 +541,8 @@ def build_bidding(
         cvar=cvar,
         zeta=zeta,
         share_by_xi=share_xi,
+        scenario_index=labels,
+        scenario_p=np.asarray(probs, dtype=np.float64),
         kkt=kkt,
         enum=enum,
         formulation=formulation,
@@ -665,9 +700,9 @@ def solve(
         cert, y = _response_certificate(inp, price_v, share_xi, certificate_tol)
         binding = pd.DataFrame(columns=["family", "follower", "index", "value", "bound"])
     idx = inp.time_index
-    om = inp.market.scenarios
+    om = model.scenario_index
     profit = np.asarray(model.profit.value, dtype=float)
-    p = inp.market.p
+    p = model.scenario_p
     cvar_model = float(np.asarray(model.cvar.value, dtype=float))
     cvar_direct = cvar_of_samples(profit, p, inp.alpha)
     beta_v = float(np.asarray(model.beta.value, dtype=float))
@@ -705,7 +740,7 @@ def solve(
         expected_profit=float(p @ profit),
         cvar=cvar_direct,
         scenario_profit=pd.Series(profit, index=om, name="profit_eur"),
-        scenario_probability=inp.market.probabilities,
+        scenario_probability=pd.Series(p, index=om, name="probability"),
         e_pos_mwh=frame(model.e_pos.value),
         e_neg_mwh=frame(model.e_neg.value),
         e_ch_mwh=frame(model.e_ch.value),

@@ -45,6 +45,9 @@ def bidding(
     unreduced_beta: Annotated[
         str, typer.Option(help="β values also solved on the unreduced set ('' to skip).")
     ] = "1",
+    formulation: Annotated[
+        str, typer.Option(help="'kkt' (seed eqs. 16-32) or 'enumeration' (exact, no big-M).")
+    ] = "kkt",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 2024,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bidding_out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print per-β results as JSON.")] = False,
@@ -69,6 +72,7 @@ def bidding(
         oos_days=oos_days,
         oos_draws=oos_draws,
         unreduced_betas=unred if reduce_to else (),
+        formulation=formulation,
         seed=seed,
     )
     n_unred = len(unred) if reduce_to else 0

@@ -1,0 +1,82 @@
+"""End-to-end checks of the seed 002 study and the ``evagg bidding`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evagg.cli import app
+from evagg.errors import InputError
+from evagg.studies.bidding_day import BiddingStudyConfig, run_bidding_study
+
+
+def test_cli_bidding_json_and_files(tmp_path: Path) -> None:
+    out = tmp_path / "bid"
+    res = CliRunner().invoke(
+        app,
+        [
+            "bidding",
+            "--date",
+            "2024-03-12",
+            "--beta",
+            "0.1,10",
+            "--scenarios",
+            "20",
+            "--reduce-to",
+            "5",
+            "--rivals",
+            "2",
+            "--switching-cost",
+            "0",
+            "--oos-days",
+            "0",
+            "--unreduced-beta",
+            "",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout[res.stdout.index("[") :])
+    assert [r["beta"] for r in rows] == [0.1, 10.0]
+    for r in rows:
+        assert r["status"] == "optimal"
+        assert r["max_certificate_gap"] <= 1e-6
+        assert r["cvar_eur"] <= r["expected_profit_eur"] + 1e-6  # CVaR <= mean, always
+    for name in (
+        "summary.csv",
+        "summary.parquet",
+        "certificates.csv",
+        "frontier.png",
+        "profit_cdf.png",
+        "prices.png",
+        "shares.png",
+        "meta.json",
+    ):
+        assert (out / name).is_file(), name
+
+
+def test_study_config_rejects_bad_values() -> None:
+    with pytest.raises(InputError, match="n_rivals"):
+        BiddingStudyConfig(n_rivals=5)
+    with pytest.raises(InputError, match="betas"):
+        BiddingStudyConfig(betas=(-1.0,))
+    with pytest.raises(InputError, match="formulation"):
+        BiddingStudyConfig(formulation="magic")
+
+
+@pytest.mark.slow
+def test_full_beta_study_direction_and_frontier() -> None:
+    cfg = BiddingStudyConfig(oos_days=1, oos_draws=5, unreduced_betas=())
+    res = run_bidding_study(cfg)
+    s = res.summary[res.summary["case"] == "reduced"]
+    for _, g in s.groupby("switching_cost_eur_per_mwh"):
+        g = g.sort_values("beta")
+        # Efficient frontier: expected profit non-increasing, CVaR non-decreasing in beta.
+        assert (g["expected_profit_eur"].diff().dropna() <= 1e-3).all()
+        assert (g["cvar_eur"].diff().dropna() >= -1e-3).all()
+    assert (res.certificates["max_relative_gap"] <= 1e-6).all()
