@@ -68,6 +68,14 @@ def test_too_narrow_window_fails_verification() -> None:
         compound_poisson_fft(LAM, f, THETA / 100, sev_lo=lo, m=256)  # aliasing
 
 
+def test_truncated_panjer_fails_verification() -> None:
+    # λ = 5, mean 10: 40 points of h = 0.2 stop at 8 kWh, below the mean (hand reasoning)
+    f, lo = _exponential_lattice(THETA / 10)
+    f0 = np.concatenate([np.zeros(lo), f])
+    with pytest.raises(VerificationError, match="Panjer"):
+        compound_poisson_panjer(LAM, f0, THETA / 10, n_points=40)
+
+
 def test_panjer_refuses_underflow() -> None:
     with pytest.raises(InputError, match="Panjer"):
         compound_poisson_panjer(5000.0, [0.0, 1.0], 1.0)
@@ -85,6 +93,14 @@ def test_exact_matches_brute_force_enumeration() -> None:
                 ref += np.prod(np.where(b == 1, p, 1 - p))
         assert dist.sf_lattice(c) == pytest.approx(ref, abs=1e-12)
     assert dist.mean() == pytest.approx(float((p * v).sum()), abs=1e-12)
+
+
+def test_vehicles_surely_present_give_a_deterministic_offer() -> None:
+    # p = 1 for every vehicle (raw frequencies, always plugged in): S = 10 + 20 = 30 kWh
+    # surely, so R(30) = 1, R(30.1) = 0 and the bid at 0.95 is 30 (hand calculation)
+    dist = poisson_binomial_sum([1.0, 1.0, 0.0], [10.0, 20.0, 5.0], 0.1)
+    np.testing.assert_allclose(dist.sf([0.0, 29.9, 30.0, 30.1]), [1.0, 1.0, 1.0, 0.0])
+    assert dist.quantile_bid(0.95) == pytest.approx(30.0)
 
 
 def test_exact_mean_shift_for_off_lattice_values() -> None:
