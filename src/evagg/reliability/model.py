@@ -406,7 +406,10 @@ def fit_gaussian_mixture(
     x = np.asarray(sample, dtype=float).reshape(-1, 1)
     if x.shape[0] < 10 or not np.all(np.isfinite(x)):
         raise InputError("sample", x.shape[0], "need at least 10 finite values")
-    rs = seed if isinstance(seed, int) else 0
+    if isinstance(seed, np.random.Generator):
+        rs = int(seed.integers(2**31))  # consume the caller's stream (reproducible)
+    else:
+        rs = int(seed) if seed is not None else 0
     if float(np.ptp(x)) == 0.0:
         w, mu, sd = np.array([1.0]), np.array([float(x[0, 0])]), np.array([0.0])
         return GaussianMixtureFit(w, mu, sd, np.array([np.nan]), 0.0, 0.0, 1.0)
