@@ -179,6 +179,24 @@ def test_dlmp_equals_finite_differences_and_components_sum(fd33):
     assert res.qlmp_eur_per_mvarh.loc[17, 0] > 0
 
 
+def test_reactive_decomposition_remainder_is_verified(fd33, monkeypatch):
+    # a reactive split that does not add up (here: a corrupted loss term) must raise, as
+    # the active one does; the KKT derivation gives a remainder of ~1e-9 (measured)
+    import evagg.grid.distflow as dfm
+
+    real = dfm.decompose_prices
+
+    def corrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        act, rea = real(*args, **kwargs)
+        rea = dict(rea, other=rea["other"] + 1.0)
+        return act, rea
+
+    monkeypatch.setattr(dfm, "decompose_prices", corrupted)
+    with pytest.raises(VerificationError) as ei:
+        solve_opf(fd33, price_eur_per_mwh=50.0)
+    assert ei.value.check == "dlmp_decomposition"
+
+
 def test_voltage_component_when_lower_voltage_binds():
     fd = Feeder.from_pandapower(_dg_net(cost_eur_per_mwh=100.0))
     model = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_min_pu=0.93))
