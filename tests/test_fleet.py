@@ -171,6 +171,16 @@ def test_from_sessions_rejects_unknown_vehicle_and_bad_table() -> None:
         Fleet.from_sessions([1, 2, 3])  # type: ignore[arg-type]
 
 
+def test_v2g_flags_read_strictly() -> None:
+    # a CSV-read vehicles table may hold "no"/"yes" strings; "no" must not become True
+    veh = pd.DataFrame({"battery_kwh": [60.0], "max_charge_kw": [11.0], "v2g": ["no"]}, index=["a"])
+    f = Fleet.from_sessions(_one(), veh)
+    assert not f.vehicles.loc["a", "v2g"] and f.vehicles.loc["a", "max_discharge_kw"] == 0.0
+    assert Fleet.from_sessions(_one(), veh.assign(v2g=[1])).vehicles.loc["a", "v2g"]
+    with pytest.raises(InputError, match="v2g"):
+        Fleet.from_sessions(_one(), veh.assign(v2g=["maybe"]))
+
+
 def test_from_sessions_period_across_dst() -> None:
     f = Fleet.from_sessions(_one("2024-03-30 20:00", "2024-03-31 07:00", 5.0))
     assert f.end == pd.Timestamp("2024-04-01", tz=TZ)

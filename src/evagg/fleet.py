@@ -388,8 +388,9 @@ def _validate_vehicles(vehicles: Any) -> pd.DataFrame:
     for col in ("battery_kwh", "max_charge_kw"):
         if col not in v.columns:
             raise InputError("vehicles", list(v.columns), f"missing column {col!r}")
+    v["v2g"] = _as_flags(v["v2g"])
     if "max_discharge_kw" not in v.columns:
-        v["max_discharge_kw"] = np.where(v["v2g"].astype(bool), v["max_charge_kw"], 0.0)
+        v["max_discharge_kw"] = np.where(v["v2g"], v["max_charge_kw"], 0.0)
     for col in ("battery_kwh", "max_charge_kw", "max_discharge_kw", "efficiency"):
         x = pd.to_numeric(v[col], errors="coerce").to_numpy(float)
         bad = ~np.isfinite(x) | (x < 0) | ((x == 0) & (col != "max_discharge_kw"))
@@ -399,8 +400,26 @@ def _validate_vehicles(vehicles: Any) -> pd.DataFrame:
             k = int(np.flatnonzero(bad)[0])
             raise InputError(f"vehicles.{col}[{v.index[k]}]", x[k], "invalid value")
         v[col] = x
-    v["v2g"] = v["v2g"].astype(bool)
     return v[list(VEHICLE_COLUMNS)]
+
+
+_TRUE = {"true", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "no", "n", "0", "0.0"}
+
+
+def _as_flags(col: pd.Series) -> pd.Series:
+    """Strict boolean column: bools, 0/1 or true/false/yes/no strings (a plain ``astype(bool)``
+    would read the string ``"no"`` as True)."""
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype(bool)
+    out = []
+    for vid, x in col.items():
+        key = str(x).strip().lower()
+        if isinstance(x, bool | np.bool_) or key in _TRUE | _FALSE:
+            out.append(bool(x) if isinstance(x, bool | np.bool_) else key in _TRUE)
+        else:
+            raise InputError(f"vehicles.v2g[{vid}]", x, "must be true/false, yes/no or 1/0")
+    return pd.Series(out, index=col.index, dtype=bool)
 
 
 def _check_deliverable(s: pd.DataFrame, v: pd.DataFrame) -> None:
