@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 from evagg import InputError, MisalignedIndexError
 from evagg.cli import app
 from evagg.data import load_nl_day_ahead_prices
-from evagg.scenarios import DA_PRICE, ScenarioSet, plot_fan_chart, weighted_quantiles
+from evagg.scenarios import (
+    DA_PRICE,
+    ScenarioSet,
+    crps,
+    plot_fan_chart,
+    score_scenarios,
+    weighted_quantiles,
+)
 from evagg.studies.scenario_day import expected_fleet_demand_mwh, run
 
 TZ = "Europe/Amsterdam"
@@ -46,6 +53,9 @@ def test_study_writes_files_and_scores(summary_and_dir: tuple) -> None:
     assert s.baseline_mae_eur_per_mwh > 0
     assert s.expected_demand_mwh > 0 and "synthetic fleet" in s.demand_source
     assert s.timings_s["total_s"] >= s.timings_s["fit_s"]
+    # CRPS = E|X − y| − ½E|X − X'| ≤ E|X − y| (hand bound from the CSV)
+    dev = (full[DA_PRICE].to_numpy().reshape(24, 40) - prices.to_numpy()[:, None]).__abs__()
+    assert 0 < s.crps_eur_per_mwh <= dev.mean() + 1e-9
 
 
 def test_study_same_seed_same_output(summary_and_dir: tuple, tmp_path: Path) -> None:
@@ -127,3 +137,34 @@ def test_fan_chart() -> None:
         plot_fan_chart(ss, "x", realised=realised.iloc[:2])
     with pytest.raises(InputError, match="quantity"):
         plot_fan_chart(ss, "y")
+
+
+def test_crps_hand_values() -> None:
+    """{0, 2} equiprobable, y = 1: E|X − y| = 1, ½E|X − X'| = ½·(2·¼·2) = 0.5 → 0.5.
+    One scenario: CRPS = |x − y|. Random weighted case: the O(S²) definition."""
+    assert crps(np.array([[0.0], [2.0]]), np.array([0.5, 0.5]), np.array([1.0])) == (
+        pytest.approx([0.5])
+    )
+    assert crps(np.array([[3.0, -1.0]]), np.array([1.0]), np.array([1.0, 1.0])) == (
+        pytest.approx([2.0, 2.0])
+    )
+    rng = np.random.default_rng(0)
+    x, p, y = rng.normal(size=(9, 4)), rng.dirichlet(np.ones(9)), rng.normal(size=4)
+    pair = np.abs(x[:, None, :] - x[None, :, :])
+    ref = p @ np.abs(x - y) - 0.5 * np.einsum("i,j,ijt->t", p, p, pair)
+    assert crps(x, p, y) == pytest.approx(ref)
+
+
+def test_score_scenarios() -> None:
+    """Toy set: mean at t0 = 0.5·1 + 0.3·2 + 0.2·10 = 3.1; realised 1.5 → |err| 1.6."""
+    ss = _toy_set()
+    realised = pd.Series([1.5, 2.5, 20.0], index=ss.time_index)
+    sc = score_scenarios(ss, "x", realised)
+    means = np.array([3.1, 3.9, 4.7])
+    assert sc.mae == pytest.approx(np.mean(np.abs(means - realised.to_numpy())))
+    # 5-95 % band: t0 [1, 10] holds 1.5, t1 [2, 10] holds 2.5, t2 [3, 10] misses 20
+    assert sc.coverage == pytest.approx(2 / 3)
+    with pytest.raises(MisalignedIndexError):
+        score_scenarios(ss, "x", realised.iloc[1:])
+    with pytest.raises(InputError, match="band"):
+        score_scenarios(ss, "x", realised, band=(0.9, 0.1))

@@ -32,6 +32,10 @@ def summary_table(s: ScenarioDaySummary) -> Table:
         ("RMSE flat training mean [EUR/MWh]", _fmt(s.baseline_rmse_eur_per_mwh)),
         ("MAE reduced-set mean [EUR/MWh]", _fmt(s.reduced_mae_eur_per_mwh)),
         (
+            "CRPS all / reduced [EUR/MWh]",
+            f"{_fmt(s.crps_eur_per_mwh)} / {_fmt(s.reduced_crps_eur_per_mwh)}",
+        ),
+        (
             "realised hours inside 5–95 % band",
             "n/a" if s.coverage_5_95 is None else f"{100 * s.coverage_5_95:.0f} %",
         ),

@@ -28,6 +28,7 @@ from evagg.scenarios.reduction import (
 )
 from evagg.scenarios.rivals import rival_level_probabilities, rival_price_scenarios
 from evagg.scenarios.scenario_set import ScenarioSet
+from evagg.scenarios.scores import ScenarioScore, crps, score_scenarios
 
 __all__ = [
     "DA_PRICE",
@@ -37,8 +38,10 @@ __all__ = [
     "BalancingPremiumModel",
     "PriceModel",
     "ReductionResult",
+    "ScenarioScore",
     "ScenarioSet",
     "balancing_price_scenarios",
+    "crps",
     "day_ahead_price_scenarios",
     "ev_demand_scenarios",
     "fast_forward_reduction",
@@ -49,5 +52,6 @@ __all__ = [
     "reduction_features",
     "rival_level_probabilities",
     "rival_price_scenarios",
+    "score_scenarios",
     "weighted_quantiles",
 ]

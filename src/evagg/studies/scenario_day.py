@@ -31,7 +31,7 @@ from evagg.scenarios import (
     fit_price_model,
     market_scenarios,
     plot_fan_chart,
-    weighted_quantiles,
+    score_scenarios,
 )
 from evagg.scenarios._common import SeedLike, as_generator, check_count, local_day
 
@@ -59,6 +59,9 @@ class ScenarioDaySummary:
         Same for the flat mean of the training window (the naive forecast).
     reduced_mae_eur_per_mwh
         Error of the reduced set's probability-weighted mean [EUR/MWh].
+    crps_eur_per_mwh, reduced_crps_eur_per_mwh
+        Continuous ranked probability score of the full and reduced sets [EUR/MWh];
+        comparable with the baseline's MAE (the CRPS of a point forecast is its MAE).
     coverage_5_95
         Share of hours whose realised price lies in the scenarios' 5–95 % band.
     kantorovich_distance
@@ -85,6 +88,8 @@ class ScenarioDaySummary:
     baseline_mae_eur_per_mwh: float | None
     baseline_rmse_eur_per_mwh: float | None
     reduced_mae_eur_per_mwh: float | None
+    crps_eur_per_mwh: float | None
+    reduced_crps_eur_per_mwh: float | None
     coverage_5_95: float | None
     kantorovich_distance: float
     expected_demand_mwh: float
@@ -266,20 +271,20 @@ def run(
         have_real = realised.index.equals(ss.time_index)
         train = prices.loc[prices.index.isin(model.train_index)]
         scores: dict[str, float | None] = dict.fromkeys(
-            ("mae", "rmse", "bmae", "brmse", "rmae", "cov"), None
+            ("mae", "rmse", "crps", "bmae", "brmse", "rmae", "rcrps", "cov"), None
         )
         if have_real:
-            y = realised.to_numpy(dtype=float)
-            err = ss.expected(DA_PRICE).to_numpy() - y
-            base = float(train.mean()) - y
-            band = weighted_quantiles(ss.array(DA_PRICE), ss.p, (0.05, 0.95))
+            full = score_scenarios(ss, DA_PRICE, realised)
+            base = float(train.mean()) - realised.to_numpy(dtype=float)
             scores = {
-                "mae": float(np.mean(np.abs(err))),
-                "rmse": float(np.sqrt(np.mean(err**2))),
+                "mae": full.mae,
+                "rmse": full.rmse,
+                "crps": full.crps,
                 "bmae": float(np.mean(np.abs(base))),
                 "brmse": float(np.sqrt(np.mean(base**2))),
-                "rmae": float(np.mean(np.abs(red.scenarios.expected(DA_PRICE).to_numpy() - y))),
-                "cov": float(np.mean((y >= band[0]) & (y <= band[1]))),
+                "rmae": score_scenarios(red.scenarios, DA_PRICE, realised).mae,
+                "rcrps": score_scenarios(red.scenarios, DA_PRICE, realised).crps,
+                "cov": full.coverage,
             }
         out.mkdir(parents=True, exist_ok=True)
         png = out / f"scenario_day_{iso}.png"
@@ -311,6 +316,8 @@ def run(
         baseline_mae_eur_per_mwh=scores["bmae"],
         baseline_rmse_eur_per_mwh=scores["brmse"],
         reduced_mae_eur_per_mwh=scores["rmae"],
+        crps_eur_per_mwh=scores["crps"],
+        reduced_crps_eur_per_mwh=scores["rcrps"],
         coverage_5_95=scores["cov"],
         kantorovich_distance=red.kantorovich_distance,
         expected_demand_mwh=float(expected_demand_mwh.sum()),
