@@ -346,6 +346,17 @@ def test_bad_inputs(fd33):
         model.set_price([1.0, 2.0, 3.0])
 
 
+def test_slot_without_load_is_not_flagged_inexact(fd33):
+    # no load in slot 0: all flows are 0 and the solver's ~4e-7 pu² residue in v·ℓ used to
+    # be divided by v·ℓ itself (a "100 % gap", VerificationError); pandapower's AC flow at
+    # zero load has no losses and flat 1.0 pu voltages, which the SOCP point matches
+    res = solve_opf(fd33, price_eur_per_mwh=50.0, load_scale=[0.0, 1.0])
+    assert res.exact and res.relaxation_gap_rel < 1e-4
+    assert res.losses_mw.iloc[0] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(res.v_pu[0], 1.0, atol=1e-6)
+    assert res.ac_max_dv_pu < 1e-5
+
+
 def test_synthetic_feeder_reproducible_and_exact():
     a = synthetic_feeder_net(60, seed=3)
     b = synthetic_feeder_net(60, seed=3)
