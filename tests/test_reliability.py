@@ -97,6 +97,7 @@ def test_batched_curves_match_per_slot_and_monte_carlo(fleet: Fleet, day: pd.Tim
     m = build_slot_model(fleet, day)
     bids = np.linspace(0, 2500, 26)
     rel, c95 = reliability_curves(m, bids, "poisson")
+    assert (rel.iloc[:, 0] == 1.0).all()  # a zero bid is always met (S ≥ 0)
     for t in (10, 42, 72):
         d = slot_distribution(m.p.iloc[t], m.v_kwh.iloc[t], "poisson")
         np.testing.assert_allclose(rel.iloc[t].to_numpy(), d.sf(bids), atol=1e-4)

@@ -103,6 +103,15 @@ def test_vehicles_surely_present_give_a_deterministic_offer() -> None:
     assert dist.quantile_bid(0.95) == pytest.approx(30.0)
 
 
+def test_zero_bid_is_always_met() -> None:
+    # λ = 0.01: nobody present with probability e^{−0.01} ≈ 0.99, an atom at 0 that the
+    # mid-point rule used to halve (R(0) ≈ 0.505); P(S ≥ 0) = 1 since S ≥ 0
+    f, lo = discretize([10.0, 20.0], None, 0.5)
+    dist = compound_poisson_fft(0.01, f, 0.5, sev_lo=lo)
+    assert dist.sf(0.0) == 1.0
+    assert dist.sf(5.0) == pytest.approx(1 - np.exp(-0.01), rel=1e-6)
+
+
 def test_exact_mean_shift_for_off_lattice_values() -> None:
     p = np.full(40, 0.6)
     v = np.linspace(10.3, 30.7, 40)

@@ -106,7 +106,9 @@ class LatticeDistribution:
         tail = np.cumsum(pmf[::-1])[::-1] - 0.5 * pmf  # P(S_h ≥ x_k) − ½ P(S_h = x_k)
         x = (self.lo + np.arange(tail.size)) * self.h + self.offset
         out = np.interp(c, x, tail, left=1.0, right=0.0)
-        return np.clip(out, 0.0, 1.0)
+        # the offer is never negative: P(S ≥ C) = 1 for C ≤ 0 (the mid-point rule would
+        # halve an atom at 0, e.g. the e^{−λ} of nobody present)
+        return np.clip(np.where(c <= 0.0, 1.0, out), 0.0, 1.0)
 
     def sf_lattice(self, c: Any) -> FloatArray:
         """``P(S ≥ C)`` exactly for the lattice variable (no interpolation)."""

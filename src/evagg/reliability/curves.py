@@ -53,7 +53,7 @@ def _interp_tail(
     frac = np.clip(pos - j, 0.0, 1.0)
     rows = np.arange(tail.shape[0])[:, None]
     out = tail[rows, j] * (1 - frac) + tail[rows, j + 1] * frac
-    out = np.where(pos < 0, 1.0, out)
+    out = np.where((pos < 0) | (bids[None, :] <= 0.0), 1.0, out)  # S ≥ 0 surely
     out = np.where(pos >= m - 1, 0.0, out)
     return np.clip(out, 0.0, 1.0)
 
