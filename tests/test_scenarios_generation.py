@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from evagg import EvaggError, InputError, MisalignedIndexError
+from evagg import EvaggError, InputError, MisalignedIndexError, SolverError
 from evagg.data import load_nl_day_ahead_prices
 from evagg.scenarios import (
     DA_PRICE,
@@ -176,6 +176,35 @@ def test_gap_filling_is_explicit_and_linear(prices: pd.Series) -> None:
         fit_price_model(gappy, DAY, max_gap_hours=2)
     with pytest.raises(InputError, match="max_gap_hours"):
         fit_price_model(prices, DAY, max_gap_hours=-1)
+
+
+def test_fit_failure_retries_then_raises_solver_error(
+    prices: pd.Series, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A LinAlgError inside statsmodels' Kalman filter (seen on real windows with extra
+    regressors) triggers one retry with Powell's method; if that fails too, the user
+    gets a SolverError naming the model and both failures, not a numpy traceback."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    orig = SARIMAX.fit
+    calls: list[str] = []
+
+    def flaky(self: SARIMAX, *args: object, **kw: object) -> object:
+        calls.append(str(kw.get("method")))
+        if kw.get("method") == "lbfgs":
+            raise np.linalg.LinAlgError("LU decomposition error.")
+        return orig(self, *args, **{**kw, "method": "lbfgs"})  # cheap stand-in for Powell
+
+    monkeypatch.setattr(SARIMAX, "fit", flaky)
+    m = fit_price_model(prices, "2019-03-15", train_days=7)
+    assert calls == ["lbfgs", "powell"] and m.converged
+
+    def broken(self: SARIMAX, *args: object, **kw: object) -> object:
+        raise np.linalg.LinAlgError("LU decomposition error.")
+
+    monkeypatch.setattr(SARIMAX, "fit", broken)
+    with pytest.raises(SolverError, match=r"lbfgs: LinAlgError.*powell: LinAlgError"):
+        fit_price_model(prices, "2019-03-15", train_days=7)
 
 
 # --- balancing ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pandas as pd
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from evagg._checks import check_time_index
-from evagg.errors import InputError
+from evagg.errors import InputError, SolverError
 from evagg.scenarios._common import SeedLike, as_generator, check_count, local_day, scenario_labels
 from evagg.scenarios.scenario_set import ScenarioSet
 
@@ -67,9 +67,12 @@ class PriceModel:
     def simulate(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Simulate ``n`` paths over ``day_index`` from the end of the sample, shape (T, n)."""
         kw = _rng_keyword()
-        sim = self.results.simulate(
-            nsimulations=len(self.day_index), repetitions=n, anchor="end", **{kw: rng}
-        )
+        try:
+            sim = self.results.simulate(
+                nsimulations=len(self.day_index), repetitions=n, anchor="end", **{kw: rng}
+            )
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise SolverError(f"{self.name} simulation", type(exc).__name__, str(exc)) from None
         return np.asarray(sim, dtype=float).reshape(len(self.day_index), n)
 
 
@@ -216,20 +219,39 @@ def fit_price_model(
     ------
     InputError
         Non-hourly or non-finite prices, date outside the data, too little history.
+    SolverError
+        The likelihood could not be evaluated by L-BFGS nor by Powell's method.
     """
     train, day_index, filled = _split(prices, date, train_days, max_gap_hours)
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = SARIMAX(
-            train.to_numpy(dtype=float),
-            order=order,
-            seasonal_order=seasonal_order,
-            trend="c",
-            concentrate_scale=True,
+    model = SARIMAX(
+        train.to_numpy(dtype=float),
+        order=order,
+        seasonal_order=seasonal_order,
+        trend="c",
+        concentrate_scale=True,
+    )
+    res = None
+    failures: list[str] = []
+    # L-BFGS first (fast); Powell (derivative-free) if the Kalman filter's numerical
+    # linear algebra fails at an L-BFGS trial point
+    for method in ("lbfgs", "powell"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                res = model.fit(disp=False, maxiter=200, cov_type="none", method=method)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                failures.append(f"{method}: {type(exc).__name__}: {exc}")
+                continue
+        break
+    if res is None:
+        raise SolverError(
+            f"SARIMAX{tuple(order)}{tuple(seasonal_order)} fit for {day_index[0].date()}",
+            "failed",
+            "; ".join(failures),
         )
-        res = model.fit(disp=False, maxiter=200, cov_type="none")
-    converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
+    retvals = res.mle_retvals or {}
+    converged = bool(retvals.get("converged", True))
     converged = converged and not any("converge" in str(w.message).lower() for w in caught)
     return PriceModel(
         results=res,
