@@ -297,3 +297,17 @@ def test_allocation_draws_from_the_models_same_type_history_days() -> None:
     assert m.p.loc[pd.Timestamp("2024-03-24 10:00", tz=TZ), "a"] == pytest.approx(0.5 / 6)
     res = allocation_reliability(f, "2024-03-24", ["10:00"], [[5.0]], n_samples=2000, seed=0)
     assert (res["reliability"] == 0.0).all()
+
+
+def test_slot_model_uses_only_days_before_the_target(fleet: Fleet) -> None:
+    # out of sample (seed Table 6): changing everything from the target day on must not
+    # change the model of that day; here sessions arriving on or after it are dropped
+    day = fleet.start + pd.Timedelta(days=40)
+    cut = fleet.sessions[fleet.sessions["arrival"] < day]
+    past = Fleet(fleet.vehicles, cut, fleet.start, fleet.end, fleet.step)
+    a = build_slot_model(fleet, day, window_days=28)
+    b = build_slot_model(past, day, window_days=28)
+    pd.testing.assert_frame_equal(a.p, b.p)
+    pd.testing.assert_frame_equal(a.v_kwh, b.v_kwh)
+    # ... while the day's realised offer does depend on them
+    assert delivered_kwh(past, b).sum() < delivered_kwh(fleet, a).sum()
