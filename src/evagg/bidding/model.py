@@ -60,7 +60,6 @@ What evagg changed, and why
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -813,10 +812,3 @@ def _blame(inp: BiddingInputs) -> str | None:
     if inp.p_max_mwh is not None and float(demand.max()) > inp.p_max_mwh:
         return "positive balancing limit (8) with the DA purchase (7) fixed across scenarios"
     return None
-
-
-def check_market_set(field_name: str, ss: ScenarioSet, quantities: Sequence[str]) -> None:
-    """Raise unless ``ss`` holds every quantity in ``quantities``."""
-    missing = [q for q in quantities if q not in ss.data]
-    if missing:
-        raise InputError(f"{field_name}.quantities", ss.quantities, f"missing {missing}")

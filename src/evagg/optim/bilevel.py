@@ -513,12 +513,16 @@ class KKTReformulation:
         Returns a frame with columns ``family`` (``"y_upper"``, ``"dual_slack"``,
         ``"mu_upper"``, ``"primal_slack"``), ``follower``, ``index``, ``value``, ``bound``.
         A binding ``y_upper`` that is a structural bound (e.g. a share of 1) is expected; a
-        binding dual or slack bound means the derived M is tight and deserves a look.
+        binding dual or slack bound means the derived M is attained. Both are provably valid
+        (module docstring), so a binding constraint cuts off no optimal follower response;
+        the report is there so that user-supplied bounds (``y_upper``) can be checked.
         """
         rows: list[pd.DataFrame] = []
 
         def add(family: str, values: FArray, bounds: FArray) -> None:
-            active = (bounds > 0) & (values >= bounds * (1 - rtol) - rtol)
+            # A bound that is only the safety margin (the data force the quantity to 0,
+            # e.g. the reduced cost of a free switch) is not a big-M choice: not reported.
+            active = (bounds > 10 * _MARGIN) & (values >= bounds * (1 - rtol) - rtol)
             ks, js = np.nonzero(active)
             if ks.size:
                 rows.append(
