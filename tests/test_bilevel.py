@@ -71,7 +71,7 @@ def test_big_m_derivation_values() -> None:
 
 def test_redundant_constraint_is_refused_not_papered_over() -> None:
     lower = _choice_follower(cp.Variable(), 40.0, extra_sum_row=True)
-    with pytest.raises(InputError, match="unbounded (below|above) over the optimal duals"):
+    with pytest.raises(InputError, match=r"unbounded (below|above) over the optimal duals"):
         derive_bigm(lower)
 
 
