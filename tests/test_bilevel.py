@@ -137,3 +137,46 @@ def test_lower_level_validation() -> None:
         )
     with pytest.raises(InputError, match="max_points"):
         brute_force_leader([np.arange(1000), np.arange(1000)], lambda v: 0.0, max_points=10)
+
+
+def test_derived_bounds_contain_exact_duals_for_random_prices() -> None:
+    # Owners' problem of seed 002 (3 aggregators, K = 4): for random leader prices within
+    # [0, 100] the exact optimal duals (HiGHS marginals) must lie inside the derived box and
+    # the reduced costs below D; otherwise the big-M could cut off the true response.
+    from scipy.optimize import linprog
+
+    from evagg.bidding.model import follower_structure
+
+    g, _ = follower_structure(3)
+    n = g.shape[1]
+    k = 4.0
+    rival = np.array([[60.0, 70.0], [30.0, 90.0], [55.0, 55.0]])  # three followers
+    c_lo = np.zeros((3, n))
+    c_lo[:, 1:3] = rival
+    c_lo[:, 3:] = k
+    c_hi = c_lo.copy()
+    c_hi[:, 0] = 100.0
+    x0 = np.array([0.5, 0.3, 0.2])
+    lower = LowerLevelLP(
+        name="owners",
+        cost=c_lo,
+        cost_lo=c_lo,
+        cost_hi=c_hi,
+        y_upper=np.ones((3, n)),
+        G=g,
+        h=np.tile(x0, (3, 1)),
+    )
+    bm = derive_bigm(lower)
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        for f in range(3):
+            c = c_lo[f].copy()
+            c[0] = rng.uniform(0.0, 100.0)
+            res = linprog(c, A_eq=g, b_eq=x0, bounds=(0, None), method="highs")
+            nu = res.eqlin.marginals
+            assert np.all(nu >= bm.nu_lo[f] - 1e-7)
+            assert np.all(nu <= bm.nu_hi[f] + 1e-7)
+            reduced = c - nu @ g
+            assert np.all(reduced <= bm.dual_slack[f] + 1e-7)
+    # Switching columns: reduced cost K - nu_a + nu_a' lies in [0, 2K] (hand derivation).
+    assert bm.dual_slack[:, 3:] == pytest.approx(2 * k, rel=1e-5)
