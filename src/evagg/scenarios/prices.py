@@ -192,7 +192,8 @@ def fit_price_model(
     converged is recorded in ``PriceModel.converged``. On ten random held-out days of
     2019-2024 this specification's forecast had a mean absolute error of 24 EUR/MWh
     against 53 EUR/MWh for the flat mean of the training window (a seasonal MA term,
-    (1,0,1,24), was not better and was slower to fit).
+    (1,0,1,24), was not better and was slower to fit; Saturday/Sunday dummies as
+    regressors made the MAE worse on 20 random days, 30.6 against 28.6 EUR/MWh).
 
     Parameters
     ----------
