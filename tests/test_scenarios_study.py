@@ -168,3 +168,37 @@ def test_score_scenarios() -> None:
         score_scenarios(ss, "x", realised.iloc[1:])
     with pytest.raises(InputError, match="band"):
         score_scenarios(ss, "x", realised, band=(0.9, 0.1))
+
+
+def test_long_round_trip(tmp_path: Path) -> None:
+    """to_long → CSV → scenario_set_from_long gives back the same set (a 25-hour day)."""
+    from evagg.scenarios import scenario_set_from_long
+
+    idx = pd.date_range(pd.Timestamp("2023-10-29", tz=TZ), periods=25, freq="1h", name="time")
+    rng = np.random.default_rng(0)
+    cols = pd.Index([3, 7, 11], name="scenario")
+    ss = ScenarioSet(
+        {
+            "a_eur_per_mwh": pd.DataFrame(rng.normal(size=(25, 3)), index=idx, columns=cols),
+            "b_mwh": pd.DataFrame(rng.random((25, 3)), index=idx, columns=cols),
+        },
+        pd.Series([0.2, 0.5, 0.3], index=cols, name="probability"),
+    )
+    back = scenario_set_from_long(ss.to_long())
+    for q in ss.quantities:
+        pd.testing.assert_frame_equal(back[q], ss[q], check_freq=False)
+    pd.testing.assert_series_equal(back.probabilities, ss.probabilities)
+    ss.to_long().to_csv(tmp_path / "s.csv")
+    disk = scenario_set_from_long(pd.read_csv(tmp_path / "s.csv"), tz=TZ)
+    assert disk.time_index.equals(idx)
+    # CSV text keeps about 15 significant digits
+    np.testing.assert_allclose(disk.array("b_mwh"), ss.array("b_mwh"), rtol=1e-12)
+    long = ss.to_long().reset_index()
+    bad = long.copy()
+    bad.loc[0, "probability"] = 0.9
+    with pytest.raises(InputError, match="probability"):
+        scenario_set_from_long(bad)
+    with pytest.raises(InputError, match="missing"):
+        scenario_set_from_long(long.drop(index=4))
+    with pytest.raises(InputError, match="missing"):
+        scenario_set_from_long(long.drop(columns="probability"))

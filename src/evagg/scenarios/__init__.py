@@ -12,6 +12,7 @@ from evagg.scenarios.balancing import (
     balancing_price_scenarios,
 )
 from evagg.scenarios.demand import EV_DEMAND, ev_demand_scenarios
+from evagg.scenarios.long import scenario_set_from_long
 from evagg.scenarios.market import market_scenarios
 from evagg.scenarios.plot import plot_fan_chart, weighted_quantiles
 from evagg.scenarios.prices import (
@@ -52,6 +53,7 @@ __all__ = [
     "reduction_features",
     "rival_level_probabilities",
     "rival_price_scenarios",
+    "scenario_set_from_long",
     "score_scenarios",
     "weighted_quantiles",
 ]
