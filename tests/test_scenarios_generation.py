@@ -425,3 +425,20 @@ def test_market_scenarios_joint(prices: pd.Series, model: PriceModel) -> None:
         pd.testing.assert_frame_equal(ss[q], again[q])
     with pytest.raises(MisalignedIndexError):
         market_scenarios(prices, DAY, exp.iloc[:-1], n=5, seed=0, price_model=model)
+
+
+def test_rival_merge_duplicates_is_exact() -> None:
+    """Merging identical level combinations keeps the distribution: same expected
+    prices as the n equiprobable draws, probabilities = counts / n, ≤ 3² scenarios."""
+    idx = _day_index(DAY, 3)
+    fc = pd.DataFrame({"a": [100.0, 110.0, 120.0], "b": 80.0}, index=idx)
+    full = rival_price_scenarios(fc, 500, seed=9)
+    merged = rival_price_scenarios(fc, 500, seed=9, merge_duplicates=True)
+    assert merged.n_scenarios <= 9
+    assert abs(merged.p.sum() - 1.0) < 1e-12
+    for q in full.quantities:
+        np.testing.assert_allclose(merged.expected(q), full.expected(q))
+    lv_full = np.asarray(full.meta["levels"])
+    first = tuple(lv_full[0])
+    share = np.mean([tuple(r) == first for r in lv_full])
+    assert merged.p[0] == pytest.approx(share)  # label 0 = first drawn combination

@@ -38,6 +38,7 @@ def rival_price_scenarios(
     seed: SeedLike = None,
     *,
     per_hour: bool = False,
+    merge_duplicates: bool = False,
 ) -> ScenarioSet:
     r"""Scenarios ξ of the prices offered by rival aggregators.
 
@@ -54,7 +55,7 @@ def rival_price_scenarios(
     evagg's reading: one draw per rival and scenario for the whole day (a rival's
     forecast error persists over the day), rivals independent; ``per_hour=True`` draws
     :math:`k_{s,t}(\xi)` per hour instead. Every scenario has probability 1/n (Monte
-    Carlo samples).
+    Carlo samples) unless ``merge_duplicates``.
 
     Parameters
     ----------
@@ -68,6 +69,11 @@ def rival_price_scenarios(
         Int or ``numpy.random.Generator``.
     per_hour
         Draw the error level independently per hour.
+    merge_duplicates
+        Merge scenarios with identical levels into one whose probability is their
+        share of the n draws (exact: same distribution, fewer scenarios ξ for the
+        bidding model; with whole-day draws at most 3^rivals remain). Labels are
+        then 0..m-1 in order of first appearance.
 
     Returns
     -------
@@ -100,6 +106,14 @@ def rival_price_scenarios(
     shape = (n, n_rivals, len(idx)) if per_hour else (n, n_rivals)
     u = rng.random(shape)
     k = RIVAL_LEVELS[np.minimum(np.searchsorted(cum, u, side="right"), 2)]
+    probs = np.full(n, 1.0 / n)
+    if merge_duplicates:
+        flat = k.reshape(n, -1)
+        _, first, counts = np.unique(flat, axis=0, return_index=True, return_counts=True)
+        order = np.argsort(first)  # keep order of first appearance
+        k = k[first[order]]
+        probs = counts[order] / n
+        n = len(order)
     labels = scenario_labels(n)
     data = {}
     for j in range(n_rivals):
@@ -107,4 +121,4 @@ def rival_price_scenarios(
         vals = f[:, j][None, :] + kj * sf * np.abs(f[:, j])[None, :]
         data[f"rival{j + 1}_price_eur_per_mwh"] = pd.DataFrame(vals.T, index=idx, columns=labels)
     meta = {"sigma_frac": sf, "levels": k, "per_hour": per_hour}
-    return ScenarioSet.equiprobable(data, meta)
+    return ScenarioSet(data, pd.Series(probs, index=labels, name="probability"), meta)
