@@ -42,7 +42,12 @@ def test_cli_bidding_json_and_files(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout[res.stdout.index("[") :])
-    assert [r["beta"] for r in rows] == [0.1, 10.0]
+    assert [(r["case"], r["beta"]) for r in rows] == [
+        ("reduced", 0.1),
+        ("reduced", 10.0),
+        ("rival_recourse", 0.1),
+        ("rival_recourse", 10.0),
+    ]
     for r in rows:
         assert r["status"] == "optimal"
         assert r["max_certificate_gap"] <= 1e-6

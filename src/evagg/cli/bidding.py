@@ -48,6 +48,10 @@ def bidding(
     formulation: Annotated[
         str, typer.Option(help="'kkt' (seed eqs. 16-32) or 'enumeration' (exact, no big-M).")
     ] = "kkt",
+    rival_recourse: Annotated[
+        bool,
+        typer.Option(help="Also sweep β with recourse on the rivals' outcome (evagg extension)."),
+    ] = True,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 2024,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bidding_out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print per-β results as JSON.")] = False,
@@ -73,10 +77,11 @@ def bidding(
         oos_draws=oos_draws,
         unreduced_betas=unred if reduce_to else (),
         formulation=formulation,
+        rival_recourse_sweep=rival_recourse,
         seed=seed,
     )
     n_unred = len(unred) if reduce_to else 0
-    total = len(ks) * (len(betas) + n_unred) + oos_days
+    total = len(ks) * (len(betas) * (2 if rival_recourse else 1) + n_unred) + oos_days
     err = Console(stderr=True)
     with Progress(
         TextColumn("[bold]bidding[/]"),

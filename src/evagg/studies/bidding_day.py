@@ -17,6 +17,8 @@ Data and assumptions (all stated in the outputs' ``meta.json``):
   rival 1 flat ``m + 35``, rival 2 dynamic ``d̄_t + 25``, rival 3 time-of-use
   ``m + 50`` (07–23 h) / ``m + 10`` (otherwise) [EUR/MWh]; forecast errors as the seed
   (normal, σ = 15 %, three levels, roulette wheel): :func:`evagg.scenarios.rival_price_scenarios`.
+* The β sweep is run twice: the seed model (eq. 6, case ``reduced``) and evagg's extension
+  with recourse on the rivals' outcome (case ``rival_recourse``).
 * Out of sample, each of the ``oos_days`` following days gets its own decision (data up to
   the day before); it is scored on the day's actual day-ahead prices with ``oos_draws``
   draws of balancing premia and rival errors, demand by eq. (1) at the actual prices; it is
@@ -84,6 +86,7 @@ class BiddingStudyConfig:
     oos_beta: float = 1.0
     unreduced_betas: tuple[float, ...] = (1.0,)
     formulation: str = "kkt"
+    rival_recourse_sweep: bool = True
     seed: int = 2024
 
     def __post_init__(self) -> None:
@@ -253,19 +256,26 @@ def run_bidding_study(
     meta: dict[str, Any] = {"config": asdict(cfg)}
     rival_expected = pd.DataFrame()
     cases: list[tuple[str, int | None, Sequence[float]]] = [("reduced", cfg.reduce_to, cfg.betas)]
+    if cfg.rival_recourse_sweep:
+        cases.append(("rival_recourse", cfg.reduce_to, cfg.betas))
     if cfg.reduce_to is not None and cfg.unreduced_betas:
         cases.append(("unreduced", None, cfg.unreduced_betas))
     for k in cfg.switching_costs_eur_per_mwh:
+        cache: dict[int | None, tuple[BiddingInputs, dict[str, Any]]] = {}
         for case, red, betas in cases:
-            inputs, m = build_inputs(
-                prices, cfg.date, cfg, reduce_to=red, switching_cost=k, seed=cfg.seed
-            )
+            if red not in cache:
+                cache[red] = build_inputs(
+                    prices, cfg.date, cfg, reduce_to=red, switching_cost=k, seed=cfg.seed
+                )
+            inputs, m = cache[red]
             meta[f"{case}_K{k:g}"] = m
             if rival_expected.empty:
                 rival_expected = pd.DataFrame(
                     {q.split("_")[0]: inputs.rivals.expected(q) for q in inputs.rivals.quantities}
                 )
-            model = build_bidding(inputs, formulation=cfg.formulation)
+            model = build_bidding(
+                inputs, formulation=cfg.formulation, rival_recourse=case == "rival_recourse"
+            )
             for b in betas:
                 res = solve(model, beta=b)
                 results[(k, b, case)] = res
@@ -277,7 +287,9 @@ def run_bidding_study(
                 sp = res.scenario_profit.rename("profit_eur").to_frame()
                 sp["probability"] = res.scenario_probability.to_numpy()
                 sp["beta"], sp["switching_cost_eur_per_mwh"], sp["case"] = b, k, case
-                profits.append(sp.reset_index().rename(columns={"index": "scenario"}))
+                sp = sp.reset_index().rename(columns={"index": "scenario"})
+                sp["scenario"] = sp["scenario"].astype(str)  # "omega|xi" labels with recourse
+                profits.append(sp)
                 fam = res.binding_bigm["family"].value_counts().to_dict()
                 certs.append(
                     {
@@ -535,13 +547,15 @@ def save_plots(res: BiddingStudyResult, out: Path) -> list[Path]:
 
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
-    for k, g in red.groupby("switching_cost_eur_per_mwh"):
+    sweeps = s[s["case"] != "unreduced"]
+    for (case_name, k_cost), g in sweeps.groupby(["case", "switching_cost_eur_per_mwh"]):
+        tag = "" if case_name == "reduced" else " rival recourse"
         for col, ls in (
             ("expected_da_mwh", "-"),
             ("expected_pos_bal_mwh", "--"),
             ("expected_neg_bal_mwh", ":"),
         ):
-            ax.plot(g["beta"], g[col], ls, marker="o", label=f"{col[9:]} K={k:g}")
+            ax.plot(g["beta"], g[col], ls, marker="o", label=f"{col[9:]} K={k_cost}{tag}")
     ax.set_xscale("log")
     ax.set_xlabel("β")
     ax.set_ylabel("expected energy [MWh/day]")
