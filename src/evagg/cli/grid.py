@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from evagg.errors import DataFileError, InputError
+from evagg.report.grid import write_opf_outputs
 
 grid_app = typer.Typer(help="Distribution grid: DistFlow OPF, DLMPs, AC verification.")
 _console = Console(stderr=True)
@@ -88,56 +89,6 @@ def read_profile_csv(path: Path, bus_index: pd.Index) -> dict[str, Any]:
             spath, None, None, list(df.columns), "needs load_scale or p_mw_<bus> columns"
         )
     return out
-
-
-def _plots(res: Any, out: Path) -> None:
-    from matplotlib.figure import Figure
-
-    dl = res.dlmp_eur_per_mwh
-    fig = Figure(figsize=(9, 5))
-    ax = fig.add_subplot()
-    im = ax.imshow(dl.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
-    ax.set_yticks(range(len(dl.index)), [str(b) for b in dl.index], fontsize=6)
-    ax.set_xlabel("slot")
-    ax.set_ylabel("bus (pandapower index)")
-    ax.set_title("DLMP [EUR/MWh]")
-    fig.colorbar(im, ax=ax)
-    fig.savefig(out / "dlmp_heatmap.png", dpi=120, bbox_inches="tight")
-
-    v = res.v_pu
-    fig = Figure(figsize=(9, 4))
-    ax = fig.add_subplot()
-    order = np.argsort(v.index.to_numpy())
-    for t in range(v.shape[1]) if v.shape[1] <= 8 else np.linspace(0, v.shape[1] - 1, 6, dtype=int):
-        ax.plot(v.index.to_numpy()[order], v.iloc[order, t], marker=".", label=str(v.columns[t]))
-    ax.plot(
-        v.index.to_numpy()[order], v.min(axis=1).to_numpy()[order], "k--", label="min over slots"
-    )
-    ax.set_xlabel("bus (pandapower index)")
-    ax.set_ylabel("|V| (pu)")
-    ax.legend(fontsize=6)
-    fig.savefig(out / "voltage.png", dpi=120, bbox_inches="tight")
-
-
-def _write(res: Any, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    long = res.v_pu.stack().rename("v_pu").to_frame()
-    long["dlmp_eur_per_mwh"] = res.dlmp_eur_per_mwh.stack()
-    for k, df in res.dlmp_components.items():
-        long[f"dlmp_{k}_eur_per_mwh"] = df.stack()
-    long["qlmp_eur_per_mvarh"] = res.qlmp_eur_per_mvarh.stack()
-    long.index = long.index.set_names(["bus", "slot"])
-    long = long.reset_index()
-    long["slot"] = long["slot"].astype(str)
-    long.to_parquet(out / "opf_buses.parquet", index=False)
-    long.to_csv(out / "opf_buses.csv", index=False)
-    res.dlmp_eur_per_mwh.to_csv(out / "dlmp_eur_per_mwh.csv")
-    res.v_pu.to_csv(out / "v_pu.csv")
-    pd.DataFrame(
-        {"losses_mw": res.losses_mw, "p_ext_mw": res.p_ext_mw, "q_ext_mvar": res.q_ext_mvar}
-    ).to_csv(out / "slots.csv")
-    (out / "summary.json").write_text(json.dumps(res.summary(), indent=1))
-    _plots(res, out)
 
 
 def opf(
@@ -216,7 +167,7 @@ def opf(
         res = model.solve()
         if out is not None:
             prog.update(task, description="writing results")
-            _write(res, out)
+            write_opf_outputs(res, out)
     if as_json:
         typer.echo(json.dumps(res.summary(), indent=1))
         return

@@ -1,0 +1,1 @@
+"""Plots and files of results (layer 6)."""
