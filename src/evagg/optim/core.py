@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,7 +74,10 @@ def solve_cvxpy(
     chosen = pick_solver(kind, solver)
     t0 = time.perf_counter()
     try:
-        problem.solve(solver=chosen, **solver_options)
+        with warnings.catch_warnings():
+            # CVXPY warns "Solution may be inaccurate"; the status check below raises instead.
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            problem.solve(solver=chosen, **solver_options)
     except cp.error.SolverError as exc:
         raise SolverError(name, "solver_error", str(exc)) from None
     wall = time.perf_counter() - t0
