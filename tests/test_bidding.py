@@ -22,7 +22,7 @@ from evagg.bidding import (
     price_candidates,
     solve,
 )
-from evagg.errors import EvaggError, InputError, MisalignedIndexError
+from evagg.errors import EvaggError, InfeasibleError, InputError, MisalignedIndexError
 from evagg.optim import brute_force_leader, cvar_of_samples
 from evagg.scenarios import ScenarioSet
 
@@ -248,3 +248,15 @@ def test_rival_recourse_extension() -> None:
     seed_model = solve(build_bidding(inp, beta=0.0, formulation="kkt"))
     joint = solve(build_bidding(inp, beta=0.0, formulation="kkt", rival_recourse=True))
     assert joint.solve_info.objective <= seed_model.solve_info.objective + 1e-6
+
+
+def test_infeasible_model_names_the_constraint_family() -> None:
+    # Offered price capped below every rival (the aggregator must serve everyone), no
+    # positive balancing (P^max = 0) and demand 1 vs 10 MWh in two scenarios: the DA purchase
+    # must cover 10 MWh yet (9) allows selling back at most 1 MWh -> infeasible.
+    base = _instance(n_t=1, n_om=2, seed=0)
+    data = {q: f.copy() for q, f in base.market.data.items()}
+    data[DEMAND].iloc[0, :] = [1.0, 10.0]
+    inp = BiddingInputs(ScenarioSet.equiprobable(data), base.rivals, 0.0, 10.0, p_max_mwh=0.0)
+    with pytest.raises(InfeasibleError, match="positive balancing limit"):
+        solve(build_bidding(inp, beta=1.0))
