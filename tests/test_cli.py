@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -44,15 +45,28 @@ def test_entry_point_turns_evagg_errors_into_exit_code_2(tmp_path: Path) -> None
     assert "Traceback" not in res.stderr
 
 
-def test_demo_writes_fan_chart_and_csv(tmp_path: Path) -> None:
+def test_demo_runs_every_step_and_writes_its_files(tmp_path: Path) -> None:
     res = runner.invoke(app, ["demo", "--out", str(tmp_path), "--no-progress"])
     assert res.exit_code == 0, res.output
-    pngs = list(tmp_path.glob("*.png"))
-    csvs = list(tmp_path.glob("*.csv"))
-    assert len(pngs) == 1 and pngs[0].stat().st_size > 10_000
-    assert len(csvs) == 2
-    reduced = pd.read_csv(next(p for p in csvs if "reduced" in p.name))
+    for rel in (
+        "scenarios/scenario_day_2024-06-12.png",
+        "bidding/bidding_decision.png",
+        "reliability/v2g_bid_curve.png",
+        "grid/ev_impact.png",
+        "grid/ev/dlmp_heatmap.png",
+    ):
+        assert (tmp_path / rel).stat().st_size > 10_000, rel
+    reduced = pd.read_csv(tmp_path / "scenarios" / "scenarios_reduced_2024-06-12.csv")
     # 10 kept scenarios x 24 hours, probabilities of the kept scenarios sum to 1.
     assert reduced["scenario"].nunique() == 10
-    per_scenario = reduced.groupby("scenario")["probability"].first()
-    assert abs(per_scenario.sum() - 1.0) < 1e-9
+    assert abs(reduced.groupby("scenario")["probability"].first().sum() - 1.0) < 1e-9
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    bids = summary["bidding"]
+    # Risk aversion (beta 0 -> 10) trades expected profit for CVaR (seed 002 Fig. 8).
+    assert bids[1]["expected_profit_eur"] <= bids[0]["expected_profit_eur"] + 1e-6
+    assert bids[1]["cvar95_eur"] >= bids[0]["cvar95_eur"] - 1e-6
+    assert max(b["max_certificate_gap"] for b in bids) <= 1e-6
+    rel = summary["reliability"]
+    # The exact model's 0.95-bid never exceeds the expected offer.
+    assert 0 < rel["bid_exact_kwh_1030"] <= rel["expected_kwh_1030"]
+    assert summary["grid"]["hosting_vehicles"] > 0

@@ -2,37 +2,113 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from evagg.cli.scenarios import summary_table
-from evagg.studies.scenario_day import run as run_scenario_day
+from evagg.studies.demo import DEMO_DATE, DemoSummary, run
 
-DEMO_DATE = "2024-06-12"
-"""A mid-week June day of the bundled NL prices (midday solar dip, evening peak)."""
+
+def _bidding_table(s: DemoSummary) -> Table:
+    tab = Table(title="Bidding against 3 rivals (7 scenarios, K = 10 EUR/MWh)")
+    cols = [
+        ("β", "beta", "{:g}"),
+        ("E[profit] EUR", "expected_profit_eur", "{:.0f}"),
+        ("CVaR95 EUR", "cvar95_eur", "{:.0f}"),
+        ("DA MWh", "da_mwh", "{:.1f}"),
+        ("E[+B] MWh", "expected_pos_balancing_mwh", "{:.2f}"),
+        ("E[−B] MWh", "expected_neg_balancing_mwh", "{:.2f}"),
+        ("mean offer EUR/MWh", "mean_offered_price_eur_per_mwh", "{:.1f}"),
+        ("certificate gap", "max_certificate_gap", "{:.1e}"),
+    ]
+    for head, _, _ in cols:
+        tab.add_column(escape(head), justify="right")
+    for _, row in s.bidding.iterrows():
+        tab.add_row(*[fmt.format(row[key]) for _, key, fmt in cols])
+    return tab
+
+
+def _tail_table(s: DemoSummary) -> Table:
+    r, g = s.reliability, s.grid
+    tab = Table(title="V2G reliability and grid impact")
+    tab.add_column("quantity")
+    tab.add_column("value", justify="right")
+    rows = [
+        (
+            f"V2G bid at 10:30, R ≥ 0.95, {r['n_vehicles']:.0f} EVs [kWh]",
+            f"exact {r['bid_exact_kwh_1030']:.0f} / compound Poisson "
+            f"{r['bid_poisson_kwh_1030']:.0f} (expected {r['expected_kwh_1030']:.0f})",
+        ),
+        (
+            "slots whose realised offer fell below the exact bid",
+            f"{r['slots_realised_below_exact_bid']:.0f} of {r['n_slots']:.0f}",
+        ),
+        (
+            f"EVs hosted at bus {g.ev_bus} (uncontrolled charging)",
+            f"{g.hosting_vehicles:.0f} (limit: bus {g.binding_bus} at {g.binding_time[11:16]})",
+        ),
+        ("lowest voltage [pu]: no EVs → EVs", f"{g.min_v_pu_base:.4f} → {g.min_v_pu_ev:.4f}"),
+        (
+            f"mean DLMP at bus {g.ev_bus} [EUR/MWh]: no EVs → EVs",
+            f"{g.mean_dlmp_ev_bus_base:.2f} → {g.mean_dlmp_ev_bus_ev:.2f}",
+        ),
+        ("daily losses [MWh]: no EVs → EVs", f"{g.losses_mwh_base:.3f} → {g.losses_mwh_ev:.3f}"),
+        (
+            "SOCP relaxation gap (rel) / AC check max |ΔV| [pu]",
+            f"{g.max_relaxation_gap_rel:.1e} / {g.max_ac_dv_pu:.1e}",
+        ),
+    ]
+    for k, v in rows:
+        tab.add_row(escape(k), escape(v))
+    return tab
 
 
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("evagg-out/demo"),
     date: Annotated[str, typer.Option("--date", help="Market day YYYY-MM-DD.")] = DEMO_DATE,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")] = False,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="Hide the progress display.")
+    ] = False,
 ) -> None:
-    """Run evagg on bundled real data: NL day-ahead prices of one day → 200 ARIMA
-    scenarios with balancing prices and EV demand → fast forward reduction to 10 →
-    fan chart PNG, scenario CSVs and a scored summary."""
+    """Run evagg on one real NL market day: price/balancing/EV-demand scenarios, bidding
+    against rival aggregators, V2G capacity reliability, and the grid impact of EV charging
+    on the IEEE 33-bus feeder. Every result is verified; files go to --out."""
     console = Console()
-    t0 = time.perf_counter()
-    console.rule(f"[bold]evagg demo[/] — market scenarios for {date}")
-    summary = run_scenario_day(
-        date, n=200, reduce_to=10, out_dir=out, seed=seed, progress=not no_progress
+    console.rule(f"[bold]evagg demo[/] — {date}")
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=no_progress,
+    ) as bar:
+        task = bar.add_task("starting", total=4)
+        seen: list[str] = []
+
+        def step(name: str) -> None:
+            if seen:
+                bar.advance(task)
+            seen.append(name)
+            bar.update(task, description=f"step {len(seen)}/4: {name}")
+
+        summary = run(date, out, seed=seed, progress=step)
+    console.print(summary_table(summary.scenarios))
+    console.print(_bidding_table(summary))
+    console.print(_tail_table(summary))
+    t = summary.timings_s
+    console.print(
+        f"[green]done[/] in {t['total_s']:.1f} s (scenarios {t['scenarios_s']:.1f}, bidding "
+        f"{t['bidding_s']:.1f}, reliability {t['reliability_s']:.1f}, grid {t['grid_s']:.1f});"
+        f" files in {out}/ (summary.json, scenarios/, bidding/, reliability/, grid/)"
     )
-    console.print(summary_table(summary))
-    console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s; outputs in {out}/")
 
 
 def register(app: typer.Typer) -> None:
