@@ -111,12 +111,24 @@ def test_price_tie_between_rivals_brute_force() -> None:
 
 
 def test_cvar_term_equals_worst_tail_mean() -> None:
+    # The model's own CVaR term zeta - sum(p eta)/(1 - alpha) (not the direct recomputation
+    # that solve() reports as res.cvar) against the tail mean computed by hand.
     inp = _instance(n_t=3, n_om=20, seed=1)
-    res = solve(build_bidding(inp, beta=5.0))
-    prof = res.scenario_profit.to_numpy()
+    model = build_bidding(inp, beta=5.0)
+    res = solve(model)
+    prof = np.sort(res.scenario_profit.to_numpy())
     # 20 equiprobable scenarios, alpha = 0.95: the worst 5 % mass is the single worst one.
-    assert res.cvar == pytest.approx(prof.min(), rel=1e-9)
-    assert res.cvar == pytest.approx(cvar_of_samples(prof, res.scenario_probability, 0.95))
+    assert float(model.cvar.value) == pytest.approx(prof[0], rel=1e-7)
+    assert res.cvar == pytest.approx(prof[0], rel=1e-9)
+    # 30 equiprobable scenarios: the 5 % tail is 1.5 scenarios, so the atom at the VaR is
+    # split: CVaR = (worst + 0.5 * second worst) / 1.5 and zeta = the second worst.
+    inp = _instance(n_t=3, n_om=30, seed=1)
+    model = build_bidding(inp, beta=5.0)
+    res = solve(model)
+    prof = np.sort(res.scenario_profit.to_numpy())
+    assert float(model.cvar.value) == pytest.approx((prof[0] + 0.5 * prof[1]) / 1.5, rel=1e-7)
+    assert float(model.zeta.value) == pytest.approx(prof[1], rel=1e-7)
+    assert res.cvar == pytest.approx(cvar_of_samples(prof, np.full(30, 1 / 30), 0.95))
 
 
 def test_beta_trades_expected_profit_for_cvar_on_one_model() -> None:
@@ -237,11 +249,12 @@ def test_rival_recourse_extension() -> None:
     # With several, the model has Omega*Xi scenarios; its CVaR is checked in solve() and
     # equals the direct tail mean of the joint scenario profits.
     inp = _instance(n_t=3, n_om=5, n_xi=3, seed=2)
-    r = solve(build_bidding(inp, beta=1.0, formulation="kkt", rival_recourse=True))
+    joint_model = build_bidding(inp, beta=1.0, formulation="kkt", rival_recourse=True)
+    r = solve(joint_model)
     assert len(r.scenario_profit) == 15
     assert r.scenario_probability.sum() == pytest.approx(1.0)
-    assert r.cvar == pytest.approx(
-        cvar_of_samples(r.scenario_profit, r.scenario_probability, 0.95), rel=1e-9
+    assert float(joint_model.cvar.value) == pytest.approx(
+        cvar_of_samples(r.scenario_profit, r.scenario_probability, 0.95), rel=1e-7
     )
     # Balancing the realised share can only cost more than balancing its mean (Jensen on a
     # convex recourse): the seed model's objective is an upper bound.

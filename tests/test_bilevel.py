@@ -180,3 +180,42 @@ def test_derived_bounds_contain_exact_duals_for_random_prices() -> None:
             assert np.all(reduced <= bm.dual_slack[f] + 1e-7)
     # Switching columns: reduced cost K - nu_a + nu_a' lies in [0, 2K] (hand derivation).
     assert bm.dual_slack[:, 3:] == pytest.approx(2 * k, rel=1e-5)
+
+
+def test_too_small_primal_bound_is_caught_by_brute_force_not_by_certificate() -> None:
+    # Pineda & Morales (2019): a big-M that is too small cuts off the leader's optimum while
+    # every follower is still optimal. Here the user-supplied bound y0 <= 0.5 (invalid: the
+    # vertex y = (1, 0) exists) forbids "buy all from the leader", so the leader can only sell
+    # at the tie x = 40 where the split (0.5, 0.5) is optimal: revenue 20 instead of 40 (hand
+    # calculation). The certificate holds, the brute force exposes the loss and the binding
+    # report names the bound.
+    x = cp.Variable(name="x")
+    good = _choice_follower(x, 40.0)
+    bad = LowerLevelLP(
+        name="choice_bad_bound",
+        cost=good.cost,
+        cost_lo=good.cost_lo,
+        cost_hi=good.cost_hi,
+        y_upper=np.array([[0.5, 1.0]]),
+        G=good.G,
+        h=good.h,
+    )
+    kkt = kkt_reformulate(bad)
+    prob = cp.Problem(
+        cp.Maximize(kkt.dual_objective[0] - 40.0 * kkt.y[0, 1]),
+        [*kkt.constraints, x >= 0, x <= 100],
+    )
+    info = solve_cvxpy(prob, name="toy", kind="milp", mip_rel_gap=1e-9)
+    assert info.objective == pytest.approx(20.0, abs=1e-6)
+    assert kkt.certificate().holds  # the followers are optimal: no alarm from here
+
+    def leader_value(xv: np.ndarray) -> float:
+        # Followers solved exactly (no big-M); at the tie x = 40 the optimistic response.
+        y, _ = solve_followers(good, np.array([[xv[0], 40.0]]))
+        return float(xv[0] * (1.0 if xv[0] == 40.0 else y[0, 0]))
+
+    bf = brute_force_leader([np.linspace(0.0, 100.0, 101)], leader_value)
+    assert bf.best_value == pytest.approx(40.0)
+    assert info.objective < bf.best_value - 1.0
+    binding = kkt.binding_bigm()
+    assert ((binding.family == "y_upper") & (binding["index"] == 0)).any()
