@@ -77,9 +77,12 @@ def demo(
         bool, typer.Option("--no-progress", help="Hide the progress display.")
     ] = False,
 ) -> None:
-    """Run evagg on one real NL market day: price/balancing/EV-demand scenarios, bidding
-    against rival aggregators, V2G capacity reliability, and the grid impact of EV charging
-    on the IEEE 33-bus feeder. Every result is verified; files go to --out."""
+    """Run evagg end to end on one real NL market day (under a minute).
+
+    Scenarios of prices, balancing prices and EV demand; bidding against rival
+    aggregators; V2G capacity reliability; grid impact of EV charging on the IEEE 33-bus
+    feeder. Every result is verified; files go to --out.
+    """
     console = Console()
     console.rule(f"[bold]evagg demo[/] — {date}")
     with Progress(

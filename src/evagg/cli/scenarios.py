@@ -79,8 +79,11 @@ def scenarios(
         bool, typer.Option("--no-progress", help="Hide the progress bar.")
     ] = False,
 ) -> None:
-    """Generate day-ahead, balancing and EV-demand scenarios for one real day, reduce them
-    and write a fan chart and CSVs."""
+    """Scenarios of one real day: day-ahead and balancing prices, EV demand.
+
+    Generates SARIMAX price paths (fitted on days before the date only), reduces them by
+    fast forward selection, and writes a fan chart and CSVs with probabilities.
+    """
     summary = run(
         date,
         n=n,
