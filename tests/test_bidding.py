@@ -22,6 +22,7 @@ from evagg.bidding import (
     price_candidates,
     solve,
 )
+from evagg.bidding.model import follower_structure
 from evagg.errors import EvaggError, InfeasibleError, InputError, MisalignedIndexError
 from evagg.optim import brute_force_leader, cvar_of_samples
 from evagg.scenarios import ScenarioSet
@@ -273,3 +274,65 @@ def test_infeasible_model_names_the_constraint_family() -> None:
     inp = BiddingInputs(ScenarioSet.equiprobable(data), base.rivals, 0.0, 10.0, p_max_mwh=0.0)
     with pytest.raises(InfeasibleError, match="positive balancing limit"):
         solve(build_bidding(inp, beta=1.0))
+
+
+def test_average_price_cap_against_brute_force() -> None:
+    # With the cap only the KKT formulation is exact. Brute-force grid (exact here): with the
+    # cap binding, the leader's problem restricted to one interval per hour is an LP whose
+    # objective is linear in the prices, so some optimum has every hour but one at a
+    # breakpoint (or a bound), and with 2 hours the other one sits at 2 * cap - breakpoint.
+    k, cap = 6.0, 72.0
+    base = _instance(n_t=2, seed=0, k=k)
+    inp = BiddingInputs(
+        base.market,
+        base.rivals,
+        0.0,
+        150.0,
+        switching_cost_eur_per_mwh=k,
+        avg_price_cap_eur_per_mwh=cap,
+    )
+    res = solve(build_bidding(inp, beta=1.0))
+    bps = np.unique(np.r_[price_candidates(base).prices.ravel(), 0.0])
+    grid = np.unique(np.r_[bps, 2 * cap - bps])
+    grid = grid[(grid >= 0.0) & (grid <= 150.0)]
+
+    def value(x: np.ndarray) -> float:
+        if x.mean() > cap + 1e-9:
+            return float("-inf")
+        return evaluate_fixed_decision(inp, x, 1.0)
+
+    bf = brute_force_leader([grid, grid], value)
+    assert res.decision.price_eur_per_mwh.mean() <= cap + 1e-6
+    # the cap binds: without it the optimal prices average more than 72 EUR/MWh
+    free = solve(build_bidding(base, beta=1.0))
+    assert free.decision.price_eur_per_mwh.mean() > cap + 1.0
+    assert res.solve_info.objective == pytest.approx(bf.best_value, rel=1e-6, abs=1e-4)
+    assert res.certificate.holds
+
+
+def test_switching_costs_without_triangle_inequality() -> None:
+    # K(0, 2) = 30 > K(0, 1) + K(1, 2) = 4: switching through aggregator 1 is cheaper than
+    # directly, so the tight bound Z <= X^0 does not apply and the big-M falls back to the
+    # vertex bound Z <= 1. KKT and the shortest-path enumeration must still agree.
+    base = _instance(n_t=3, n_om=4, seed=1)
+    kmat = np.array([[0.0, 2.0, 30.0], [2.0, 0.0, 2.0], [30.0, 2.0, 0.0]])
+    inp = BiddingInputs(
+        base.market,
+        base.rivals,
+        0.0,
+        150.0,
+        switching_cost_eur_per_mwh=kmat,
+        initial_shares=[0.2, 0.5, 0.3],
+    )
+    model = build_bidding(inp, beta=2.0, formulation="kkt")
+    a = solve(model)
+    b = solve(build_bidding(inp, beta=2.0, formulation="enumeration"))
+    assert a.solve_info.objective == pytest.approx(b.solve_info.objective, rel=1e-6, abs=1e-4)
+    assert a.certificate.holds and b.certificate.holds
+    assert model.kkt is not None
+    _, pairs = follower_structure(3)
+    assert np.all(model.kkt.bigm.y_upper[:, 3:] == 1.0)
+    # Aggregator 2's customers reach us through aggregator 1: Z^{1,0} = 0.5 + 0.3 > X^0_1,
+    # which the tight bound Z^{1,0} <= X^0_1 would have cut off.
+    z10 = model.kkt.y.value[:, 3 + pairs.index((1, 0))]
+    assert z10.max() == pytest.approx(0.8, abs=1e-6)
