@@ -154,6 +154,21 @@ def test_follower_shares_switching_cost_hand_case() -> None:
     assert x[0, :, 0] == pytest.approx([0.5, 1.0])
 
 
+def test_follower_shares_rejects_bad_shares_and_switching_costs() -> None:
+    # Initial shares must be a probability vector of S + 1 entries and K an (S+1, S+1)
+    # non-negative matrix; otherwise the owners' LP gives meaningless shares (e.g. 0.9 and
+    # 1.0 for X^0 = (0.9, 0.9)) or a raw scipy error.
+    riv = np.full((1, 2, 1), 80.0)
+    k = np.array([[0.0, 6.0], [6.0, 0.0]])
+    lam = np.array([85.0, 73.0])
+    for bad in ([0.9, 0.9], [1.2, -0.2], [0.5, 0.25, 0.25]):
+        with pytest.raises(InputError, match="initial_shares"):
+            follower_shares(lam, riv, k, bad)
+    for bad_k in (np.zeros((3, 3)), np.array([[0.0, -6.0], [6.0, 0.0]])):
+        with pytest.raises(InputError, match="switching_cost"):
+            follower_shares(lam, riv, bad_k, [0.5, 0.5])
+
+
 def test_evaluate_bidding_hand_calculation() -> None:
     idx = pd.date_range("2024-03-02", periods=2, freq="1h", tz=TZ)
     one = ["r"]

@@ -14,7 +14,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from evagg._checks import as_finite_array, check_nonnegative, check_same_index
+from evagg._checks import (
+    as_finite_array,
+    check_nonnegative,
+    check_probabilities,
+    check_same_index,
+)
 from evagg.bidding.model import (
     DA_PRICE,
     DEMAND,
@@ -74,11 +79,16 @@ def follower_shares(
     lam = as_finite_array("price_eur_per_mwh", price_eur_per_mwh, ndim=1)
     riv = as_finite_array("rival_prices", rival_prices, ndim=3)
     k = as_finite_array("switching_cost", switching_cost, ndim=2)
-    x0 = as_finite_array("initial_shares", initial_shares, ndim=1)
+    x0 = check_probabilities("initial_shares", initial_shares)
     n_xi, n_t, n_s = riv.shape
     if lam.size != n_t:
         raise InputError("price_eur_per_mwh", lam.size, f"need {n_t} hours")
     n_agg = n_s + 1
+    if x0.size != n_agg:
+        raise InputError("initial_shares", x0.tolist(), f"need {n_agg} shares (us + rivals)")
+    if k.shape != (n_agg, n_agg):
+        raise InputError("switching_cost", k.shape, f"must be ({n_agg}, {n_agg})")
+    check_nonnegative("switching_cost", k - np.diag(np.diag(k)))
     g, pairs = follower_structure(n_agg)
     n_var = g.shape[1]
     n_fol = n_xi * n_t
