@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from evagg.cli import app
+from evagg.data import load_nl_day_ahead_prices
 from evagg.errors import InputError
-from evagg.studies.bidding_day import BiddingStudyConfig, run_bidding_study
+from evagg.studies.bidding_day import (
+    BiddingStudyConfig,
+    build_inputs,
+    rival_forecast,
+    run_bidding_study,
+)
 
 
 def test_cli_bidding_json_and_files(tmp_path: Path) -> None:
@@ -85,3 +93,40 @@ def test_full_beta_study_direction_and_frontier() -> None:
         assert (g["expected_profit_eur"].diff().dropna() <= 1e-3).all()
         assert (g["cvar_eur"].diff().dropna() >= -1e-3).all()
     assert (res.certificates["max_relative_gap"] <= 1e-6).all()
+
+
+def _tampered(prices: pd.Series, day: str) -> pd.Series:
+    """Prices with every hour from ``day`` on replaced by an absurd value."""
+    out = prices.copy()
+    out.loc[out.index >= pd.Timestamp(day, tz=out.index.tz)] = 5000.0
+    return out
+
+
+def test_rival_forecast_uses_only_the_week_before() -> None:
+    # Out-of-sample days are decided on data up to the day before: the rival forecast of a
+    # day must not move when that day's (and later) prices change.
+    prices = load_nl_day_ahead_prices()
+    day = "2024-03-13"
+    idx = prices.loc[prices.index >= pd.Timestamp(day, tz=prices.index.tz)].index[:24]
+    a = rival_forecast(prices, pd.DatetimeIndex(idx), 3)
+    b = rival_forecast(_tampered(prices, day), pd.DatetimeIndex(idx), 3)
+    pd.testing.assert_frame_equal(a, b)
+    # ...while the week before does move it (the test can fail).
+    week = (pd.Timestamp(day) - pd.Timedelta(days=7)).strftime("%Y-%m-%d")
+    c = rival_forecast(_tampered(prices, week), pd.DatetimeIndex(idx), 3)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+
+
+@pytest.mark.slow
+def test_build_inputs_never_sees_the_decided_day() -> None:
+    # The whole input chain of an out-of-sample day (SARIMAX scenarios, premia, eq. (1)
+    # demand, reduction, rival scenarios) is unchanged when the day's prices change.
+    prices = load_nl_day_ahead_prices()
+    day = "2024-03-13"
+    cfg = BiddingStudyConfig(n_scenarios=10, reduce_to=3, n_sim_evs=50)
+    a, _ = build_inputs(prices, day, cfg, reduce_to=3, switching_cost=0.0, seed=1)
+    b, _ = build_inputs(_tampered(prices, day), day, cfg, reduce_to=3, switching_cost=0.0, seed=1)
+    for q in a.market.quantities:
+        pd.testing.assert_frame_equal(a.market[q], b.market[q])
+    for q in a.rivals.quantities:
+        pd.testing.assert_frame_equal(a.rivals[q], b.rivals[q])
