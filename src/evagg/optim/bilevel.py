@@ -25,10 +25,17 @@ MILP by replacing each follower with its optimality conditions:
 
 Big-M values are derived from the data, never guessed (Pineda & Morales, IEEE TPWRS 2019):
 
-1. ``Ȳ`` (primal bound) is supplied by the caller and must hold at every vertex of the
-   follower's feasible set (an optimal vertex exists for every ``x``); e.g. shares ≤ 1.
+1. ``Ȳ`` (primal bound) is supplied by the caller. Sufficient: it holds at every vertex of
+   the follower's feasible set (an optimal vertex exists for every ``x``); e.g. shares ≤ 1.
+   A tighter box is allowed if, for every admissible ``x`` and every optimal response, the
+   box holds an optimal response that is the same for the leader (e.g. seed 002: a
+   switching flow routed through a third aggregator can be sent directly at no extra cost
+   when K satisfies the triangle inequality, with the same shares). The box restricts the
+   followers' responses, so an invalid Ȳ cuts off the leader's optimum while every
+   certificate still holds: only the brute-force check can reveal it.
 2. ``L_k = min { c_loᵀ y : A y ≥ b_k, G y = h_k, 0 ≤ y ≤ Ȳ_k }`` is a lower bound of the
-   follower's optimal value for every admissible ``x`` (``c_lo ≤ c(x)``, optimum at a vertex).
+   follower's optimal value for every admissible ``x`` (``c_lo ≤ c(x)``, and by 1. an
+   optimal response lies in the box).
 3. Every optimal dual, for every admissible ``x``, lies in
    ``R_k = { μ ≥ 0, ν : Aᵀμ + Gᵀν ≤ c_hi, b_kᵀμ + h_kᵀν ≥ L_k }`` (dual feasibility is
    monotone in ``c``; strong duality gives the objective). The box ``[μ_lo, μ_hi]``,
@@ -98,7 +105,8 @@ class LowerLevelLP:
         leader's price bounds). Equal to the cost where it is constant.
     y_upper
         Array (N, n), ``Ȳ``: an upper bound on ``y`` valid at every vertex of the follower's
-        feasible set (the caller documents the derivation).
+        feasible set, or tighter as in point 1 of the module docstring (the caller
+        documents the derivation).
     A, b
         Inequality matrix (m, n) and right-hand sides (N, m); ``None`` for none.
     G, h
@@ -513,9 +521,10 @@ class KKTReformulation:
         Returns a frame with columns ``family`` (``"y_upper"``, ``"dual_slack"``,
         ``"mu_upper"``, ``"primal_slack"``), ``follower``, ``index``, ``value``, ``bound``.
         A binding ``y_upper`` that is a structural bound (e.g. a share of 1) is expected; a
-        binding dual or slack bound means the derived M is attained. Both are provably valid
-        (module docstring), so a binding constraint cuts off no optimal follower response;
-        the report is there so that user-supplied bounds (``y_upper``) can be checked.
+        binding dual or slack bound means the derived M is attained. The derived bounds are
+        provably valid (module docstring) and cut off no optimal follower response; the
+        caller-supplied ``y_upper`` is only as good as its derivation, which is why its
+        binding entries are reported too.
         """
         rows: list[pd.DataFrame] = []
 
