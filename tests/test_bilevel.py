@@ -126,6 +126,28 @@ def test_certificate_detects_non_optimal_follower() -> None:
     assert cert.max_gap == pytest.approx(0.5)
 
 
+def test_certificate_checks_the_strong_duality_revenue() -> None:
+    # The leader's revenue x*y0 enters the objective as the dual objective minus the other
+    # cost terms (strong duality). A dual that is not optimal for the follower makes that
+    # revenue wrong while y is still optimal: the certificate must catch it too.
+    x = cp.Variable(name="x")
+    lower = _choice_follower(x, 40.0)
+    kkt = kkt_reformulate(lower)
+    prob = cp.Problem(
+        cp.Maximize(kkt.dual_objective[0] - 40 * kkt.y[0, 1]),
+        [*kkt.constraints, x >= 0, x <= 100],
+    )
+    solve_cvxpy(prob, name="toy", kind="milp")
+    cert = kkt.certificate()
+    assert cert.max_duality_gap <= 1e-9  # c^T y = b^T mu + h^T nu at the MILP solution
+    assert kkt.nu is not None
+    kkt.nu.value = kkt.nu.value - 5.0  # tamper: dual objective 35 instead of 40
+    with pytest.raises(VerificationError, match="strong duality"):
+        kkt.certificate()
+    # relative to max(1, |v*|) = 40 (hand calculation): 5 / 40
+    assert kkt.certificate(raise_on_fail=False).max_duality_gap == pytest.approx(0.125)
+
+
 def test_lower_level_validation() -> None:
     with pytest.raises(InputError, match="cost_lo"):
         LowerLevelLP(

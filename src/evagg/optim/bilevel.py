@@ -385,6 +385,11 @@ class EquilibriumCertificate:
         Max violation of the follower's constraints by the MILP's ``y``.
     tolerance
         Relative tolerance that was checked.
+    duality_gaps
+        Strong-duality residual per follower at the MILP solution,
+        ``|c_kᵀ y_k − (b_kᵀ μ_k + h_kᵀ ν_k)| / max(1, |v_k*|)``: the dual objective is what
+        a leader's revenue term is built from, so it must equal the follower's cost
+        (empty when not computed).
     """
 
     gaps: FArray
@@ -392,6 +397,7 @@ class EquilibriumCertificate:
     milp_values: FArray
     primal_residual: float
     tolerance: float
+    duality_gaps: FArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def max_gap(self) -> float:
@@ -399,9 +405,18 @@ class EquilibriumCertificate:
         return float(self.gaps.max()) if self.gaps.size else 0.0
 
     @property
+    def max_duality_gap(self) -> float:
+        """Largest relative strong-duality residual over all followers."""
+        return float(self.duality_gaps.max()) if self.duality_gaps.size else 0.0
+
+    @property
     def holds(self) -> bool:
-        """Whether every follower is optimal within the tolerance."""
-        return self.max_gap <= self.tolerance and self.primal_residual <= self.tolerance
+        """Whether every follower is optimal (and strong duality holds) within tolerance."""
+        return (
+            self.max_gap <= self.tolerance
+            and self.primal_residual <= self.tolerance
+            and self.max_duality_gap <= self.tolerance
+        )
 
 
 def solve_followers(lower: LowerLevelLP, cost: npt.ArrayLike) -> tuple[FArray, FArray]:
@@ -479,10 +494,15 @@ class KKTReformulation:
     ) -> EquilibriumCertificate:
         """Re-solve each follower with the leader fixed and compare with the MILP's ``y``.
 
+        Also checks strong duality ``c_kᵀ y_k = b_kᵀ μ_k + h_kᵀ ν_k`` at the MILP's values,
+        since revenue terms linearised through :attr:`KKTReformulation.dual_objective`
+        are only right if it holds.
+
         Raises
         ------
         VerificationError
-            If any follower's relative gap (or constraint violation) exceeds ``tolerance``.
+            If any follower's relative gap, constraint violation or strong-duality residual
+            exceeds ``tolerance``.
         """
         if self.y.value is None:
             raise InputError(f"{self.lower.name}.y", None, "model has not been solved")
@@ -491,6 +511,8 @@ class KKTReformulation:
         y = np.asarray(self.y.value, dtype=float)
         milp = np.einsum("kj,kj->k", cost, y)
         gaps = np.abs(milp - opt) / np.maximum(1.0, np.abs(opt))
+        dual = np.broadcast_to(np.asarray(_value(self.dual_objective), dtype=float), milp.shape)
+        dgaps = np.abs(milp - dual) / np.maximum(1.0, np.abs(opt))
         A, b, G, h = self.lower._mats()
         resid = [float(np.max(-y, initial=0.0))]
         if A.shape[0]:
@@ -503,8 +525,9 @@ class KKTReformulation:
             milp_values=milp,
             primal_residual=max(resid),
             tolerance=tolerance,
+            duality_gaps=dgaps,
         )
-        if raise_on_fail and not cert.holds:
+        if raise_on_fail and max(cert.max_gap, cert.primal_residual) > tolerance:
             k = int(np.argmax(gaps))
             raise VerificationError(
                 f"{self.lower.name}: equilibrium certificate",
@@ -512,6 +535,14 @@ class KKTReformulation:
                 tolerance,
                 f"follower {k}: MILP cost {milp[k]:.9g} vs exact optimum {opt[k]:.9g}, "
                 f"constraint residual {cert.primal_residual:.2e}",
+            )
+        if raise_on_fail and cert.max_duality_gap > tolerance:
+            k = int(np.argmax(dgaps))
+            raise VerificationError(
+                f"{self.lower.name}: strong duality of the follower (revenue linearisation)",
+                cert.max_duality_gap,
+                tolerance,
+                f"follower {k}: cost {milp[k]:.9g} vs dual objective {dual[k]:.9g}",
             )
         return cert
 

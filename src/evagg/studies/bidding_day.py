@@ -297,6 +297,7 @@ def run_bidding_study(
                         "switching_cost_eur_per_mwh": k,
                         "case": case,
                         "max_relative_gap": res.certificate.max_gap,
+                        "max_duality_gap": res.certificate.max_duality_gap,
                         "primal_residual": res.certificate.primal_residual,
                         "n_followers": int(res.certificate.gaps.size),
                         **{f"binding_{f}": int(n) for f, n in fam.items()},
