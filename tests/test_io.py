@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from evagg import DataFileError, EvaggError
-from evagg.io import read_entsoe_day_ahead_prices, read_entsoe_imbalance_prices, read_sessions
+from evagg.io import (
+    read_entsoe_day_ahead_prices,
+    read_entsoe_imbalance_prices,
+    read_load_profile,
+    read_sessions,
+)
 
 DA_HEADER = '"MTU (CET/CEST)","Day-ahead Price [EUR/MWh]","Currency","BZN|NL"\n'
 
@@ -176,3 +181,57 @@ def test_sessions_missing_column(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="required column missing") as info:
         read_sessions(_write(tmp_path, "vehicle_id,arrival,energy_kwh\nev1,2024-03-01 08:00,5\n"))
     assert info.value.column == "departure"
+
+
+BUSES = pd.Index(range(33))
+
+
+def test_load_profile_timestamps_and_per_bus(tmp_path: Path) -> None:
+    text = (
+        "time,p_mw_17,p_mw_5,price_eur_per_mwh\n"
+        "2024-06-01T00:00:00+0200,0.05,0.1,30\n"
+        "2024-06-01T00:15:00+0200,0.0,0.2,60\n"
+    )
+    prof = read_load_profile(_write(tmp_path, text), BUSES)
+    assert prof["dt_h"] == pytest.approx(0.25)  # 15 min
+    assert prof["time_index"][0] == pd.Timestamp("2024-05-31 22:00", tz="UTC")
+    assert set(prof["p_mw"]) == {17, 5}
+    assert list(prof["p_mw"][5]) == [0.1, 0.2]
+    assert list(prof["price"]) == [30.0, 60.0]
+    slots = read_load_profile(_write(tmp_path, "time,load_scale\n0,0.5\n1,1.0\n"), BUSES)
+    assert slots["dt_h"] is None and list(slots["time_index"]) == [0, 1]
+    assert list(slots["load_scale"]) == [0.5, 1.0]
+
+
+# row = 1-based data row (the header is not counted), as the grid CLI has always reported
+@pytest.mark.parametrize(
+    ("text", "row", "column", "needle"),
+    [
+        ("slot,load_scale\n0,1\n", None, "slot", "first column must be 'time'"),
+        ("time,load_scale\n", None, "time", "must have rows"),
+        ("time,load_scale\nnoon,1\n", None, "time", "not a timestamp"),
+        (
+            "time,load_scale\n2024-06-01T00:00Z,1\n2024-06-01T00:15Z,1\n2024-06-01T00:45Z,1\n",
+            3,
+            "time",
+            "irregular time step",
+        ),
+        ("time,load_scale,price_eur_per_mwh\n0,1,30\n1,1,\n", 2, "price_eur_per_mwh", "finite"),
+        ("time,load_scale,p_mw_3\n0,1,0.1\n", None, "load_scale", "not both"),
+        ("time,price_eur_per_mwh\n0,30\n", None, None, "needs load_scale or p_mw_<bus>"),
+        ("time,p_mw_x\n0,0.1\n", None, "p_mw_x", "p_mw_<int>"),
+        ("time,p_mw_40\n0,0.1\n", None, "p_mw_40", "not an in-service feeder bus"),
+    ],
+)
+def test_load_profile_malformed(
+    tmp_path: Path, text: str, row: int | None, column: str | None, needle: str
+) -> None:
+    with pytest.raises(DataFileError) as info:
+        read_load_profile(_write(tmp_path, text), BUSES)
+    assert (info.value.row, info.value.column) == (row, column)
+    assert needle in str(info.value)
+
+
+def test_load_profile_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="cannot read CSV"):
+        read_load_profile(tmp_path / "nope.csv", BUSES)

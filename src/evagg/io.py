@@ -16,12 +16,15 @@ Supported formats
 * Charging-session CSVs with one row per plug-in session: vehicle (or user) id,
   arrival, departure and delivered energy [kWh]; ACN-Data column names
   (``userID``/``connectionTime``/``disconnectTime``/``kWhDelivered``) are recognised.
+* Multi-period load-profile CSVs for a feeder: ``time`` (timestamps or slot numbers),
+  then ``load_scale`` or per-bus ``p_mw_<bus>`` [MW], optionally ``price_eur_per_mwh``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +36,7 @@ __all__ = [
     "SESSION_COLUMNS",
     "read_entsoe_day_ahead_prices",
     "read_entsoe_imbalance_prices",
+    "read_load_profile",
     "read_sessions",
 ]
 
@@ -425,3 +429,98 @@ def _check_session_overlaps(name: str, out: pd.DataFrame, cols: dict[str, str]) 
             f"session overlaps the previous session of vehicle {s['vehicle_id'].iloc[k]!r} "
             f"(which departs {s['departure'].iloc[k - 1]})",
         )
+
+
+def read_load_profile(path: str | Path, bus_index: pd.Index) -> dict[str, Any]:
+    """Read a multi-period load-profile CSV for a feeder.
+
+    Format: first column ``time`` (ISO timestamps with UTC offset, or slot numbers), then
+    either a ``load_scale`` column (factor on every bus's base load) or per-bus columns
+    ``p_mw_<bus>`` [MW] (buses not listed keep their base load), and optionally
+    ``price_eur_per_mwh`` [EUR/MWh].
+
+    Parameters
+    ----------
+    path
+        CSV file.
+    bus_index
+        In-service buses of the feeder; every ``p_mw_<bus>`` column must name one.
+
+    Returns
+    -------
+    dict
+        ``time_index`` (tz-aware UTC ``DatetimeIndex`` named ``time``, or an integer
+        ``Index`` named ``slot``), ``dt_h`` [h] (inferred from the timestamps, else
+        ``None``), and ``load_scale`` (array) or ``p_mw`` (dict bus → array [MW]), plus
+        ``price`` (array [EUR/MWh]) if the file has a price column.
+
+    Raises
+    ------
+    DataFileError
+        Unreadable or empty file, first column not ``time``, unparseable or irregular
+        timestamps, a cell that is not a number, both or neither of ``load_scale`` and
+        ``p_mw_<bus>``, or a bus column that is not ``p_mw_<int>`` of an in-service bus.
+        Unlike the other readers here, ``row`` is the 1-based *data* row (the first row
+        after the header is row 1), not the file line.
+    """
+    spath = str(path)
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataFileError(spath, None, None, None, f"cannot read CSV ({exc})") from None
+    if len(df) == 0 or df.columns[0] != "time":
+        raise DataFileError(
+            spath,
+            None,
+            df.columns[0] if len(df.columns) else None,
+            None,
+            "first column must be 'time' and the file must have rows",
+        )
+    out: dict[str, Any] = {"dt_h": None}
+    raw = df["time"]
+    if pd.api.types.is_numeric_dtype(raw):
+        out["time_index"] = pd.Index(raw.astype(int), name="slot")
+    else:
+        try:
+            ti = pd.DatetimeIndex(pd.to_datetime(raw, utc=True), name="time")
+        except (ValueError, TypeError) as exc:
+            raise DataFileError(
+                spath, None, "time", raw.iloc[0], f"not a timestamp ({exc})"
+            ) from None
+        if len(ti) > 1:
+            steps = np.diff(ti.asi8)
+            if np.any(steps != steps[0]) or steps[0] <= 0:
+                k = int(np.argmax(steps != steps[0])) + 2
+                raise DataFileError(spath, k, "time", str(raw.iloc[k - 1]), "irregular time step")
+            out["dt_h"] = float(steps[0]) / 3.6e12
+        out["time_index"] = ti
+    for col in df.columns[1:]:
+        vals = pd.to_numeric(df[col], errors="coerce")
+        if vals.isna().any():
+            row = int(np.argmax(vals.isna().to_numpy())) + 1
+            raise DataFileError(spath, row, col, df[col].iloc[row - 1], "not a finite number")
+    if "price_eur_per_mwh" in df.columns:
+        out["price"] = df["price_eur_per_mwh"].to_numpy(float)
+    bus_cols = [c for c in df.columns if c.startswith("p_mw_")]
+    if "load_scale" in df.columns and bus_cols:
+        raise DataFileError(
+            spath, None, "load_scale", None, "give load_scale or p_mw_<bus>, not both"
+        )
+    if "load_scale" in df.columns:
+        out["load_scale"] = df["load_scale"].to_numpy(float)
+    elif bus_cols:
+        pmw: dict[int, Any] = {}
+        for c in bus_cols:
+            try:
+                b = int(c.removeprefix("p_mw_"))
+            except ValueError:
+                raise DataFileError(spath, None, c, c, "bus column must be p_mw_<int>") from None
+            if b not in bus_index:
+                raise DataFileError(spath, None, c, b, "bus is not an in-service feeder bus")
+            pmw[b] = df[c].to_numpy(float)
+        out["p_mw"] = pmw
+    else:
+        raise DataFileError(
+            spath, None, None, list(df.columns), "needs load_scale or p_mw_<bus> columns"
+        )
+    return out

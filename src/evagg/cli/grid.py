@@ -7,88 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from evagg.errors import DataFileError, InputError
+from evagg.errors import InputError
+from evagg.io import read_load_profile
 from evagg.report.grid import write_opf_outputs
 
 grid_app = typer.Typer(help="Distribution grid: DistFlow OPF, DLMPs, AC verification.")
 _console = Console(stderr=True)
-
-
-def read_profile_csv(path: Path, bus_index: pd.Index) -> dict[str, Any]:
-    """Read a multi-period profile CSV.
-
-    Format: first column ``time`` (ISO timestamps with UTC offset, or slot numbers), then
-    either a ``load_scale`` column (factor on every bus's base load) or per-bus columns
-    ``p_mw_<bus>`` [MW] (buses not listed keep their base load), and optionally
-    ``price_eur_per_mwh``. Returns ``time_index``, ``dt_h`` (inferred from timestamps,
-    else ``None``), and ``load_scale`` / ``p_mw`` (dict bus → array) / ``price``.
-    """
-    spath = str(path)
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise DataFileError(spath, None, None, None, f"cannot read CSV ({exc})") from None
-    if len(df) == 0 or df.columns[0] != "time":
-        raise DataFileError(
-            spath,
-            None,
-            df.columns[0] if len(df.columns) else None,
-            None,
-            "first column must be 'time' and the file must have rows",
-        )
-    out: dict[str, Any] = {"dt_h": None}
-    raw = df["time"]
-    if pd.api.types.is_numeric_dtype(raw):
-        out["time_index"] = pd.Index(raw.astype(int), name="slot")
-    else:
-        try:
-            ti = pd.DatetimeIndex(pd.to_datetime(raw, utc=True), name="time")
-        except (ValueError, TypeError) as exc:
-            raise DataFileError(
-                spath, None, "time", raw.iloc[0], f"not a timestamp ({exc})"
-            ) from None
-        if len(ti) > 1:
-            steps = np.diff(ti.asi8)
-            if np.any(steps != steps[0]) or steps[0] <= 0:
-                k = int(np.argmax(steps != steps[0])) + 2
-                raise DataFileError(spath, k, "time", str(raw.iloc[k - 1]), "irregular time step")
-            out["dt_h"] = float(steps[0]) / 3.6e12
-        out["time_index"] = ti
-    for col in df.columns[1:]:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        if vals.isna().any():
-            row = int(np.argmax(vals.isna().to_numpy())) + 1
-            raise DataFileError(spath, row, col, df[col].iloc[row - 1], "not a finite number")
-    if "price_eur_per_mwh" in df.columns:
-        out["price"] = df["price_eur_per_mwh"].to_numpy(float)
-    bus_cols = [c for c in df.columns if c.startswith("p_mw_")]
-    if "load_scale" in df.columns and bus_cols:
-        raise DataFileError(
-            spath, None, "load_scale", None, "give load_scale or p_mw_<bus>, not both"
-        )
-    if "load_scale" in df.columns:
-        out["load_scale"] = df["load_scale"].to_numpy(float)
-    elif bus_cols:
-        pmw: dict[int, Any] = {}
-        for c in bus_cols:
-            try:
-                b = int(c.removeprefix("p_mw_"))
-            except ValueError:
-                raise DataFileError(spath, None, c, c, "bus column must be p_mw_<int>") from None
-            if b not in bus_index:
-                raise DataFileError(spath, None, c, b, "bus is not an in-service feeder bus")
-            pmw[b] = df[c].to_numpy(float)
-        out["p_mw"] = pmw
-    else:
-        raise DataFileError(
-            spath, None, None, list(df.columns), "needs load_scale or p_mw_<bus> columns"
-        )
-    return out
 
 
 def opf(
@@ -151,7 +79,7 @@ def opf(
         if profile is None:
             model = DistFlowModel(feeder, 1, dt_h, opts)
         else:
-            prof = read_profile_csv(profile, feeder.bus_index)
+            prof = read_load_profile(profile, feeder.bus_index)
             ti = prof["time_index"]
             model = DistFlowModel(feeder, len(ti), prof["dt_h"] or dt_h, opts, time_index=ti)
             if "load_scale" in prof:
