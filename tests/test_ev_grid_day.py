@@ -71,3 +71,21 @@ def test_bad_bus_and_date() -> None:
         run(DATE, ev_bus=99)
     with pytest.raises(InputError, match="date"):
         run("not-a-date")
+
+
+def test_cli_ev_day_json(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from evagg.cli import app
+
+    res = CliRunner().invoke(
+        app, ["grid", "ev-day", "--bus", "32", "--v-min", "0.94", "--out", str(tmp_path), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["ev_bus"] == 32 and out["binding_bus"] == 32
+    # At the hosting limit the lowest voltage sits on the chosen --v-min.
+    assert out["min_v_pu_ev"] == pytest.approx(0.94, abs=2e-3)
+    assert (tmp_path / "ev_impact.png").exists()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evagg.cli.grid_ev import ev_grid_rows
 from evagg.cli.scenarios import summary_table
 from evagg.studies.demo import DEMO_DATE, DemoSummary, run
 
@@ -49,20 +50,7 @@ def _tail_table(s: DemoSummary) -> Table:
             "slots whose realised offer fell below the exact bid",
             f"{r['slots_realised_below_exact_bid']:.0f} of {r['n_slots']:.0f}",
         ),
-        (
-            f"EVs hosted at bus {g.ev_bus} (uncontrolled charging)",
-            f"{g.hosting_vehicles:.0f} (limit: bus {g.binding_bus} at {g.binding_time[11:16]})",
-        ),
-        ("lowest voltage [pu]: no EVs → EVs", f"{g.min_v_pu_base:.4f} → {g.min_v_pu_ev:.4f}"),
-        (
-            f"mean DLMP at bus {g.ev_bus} [EUR/MWh]: no EVs → EVs",
-            f"{g.mean_dlmp_ev_bus_base:.2f} → {g.mean_dlmp_ev_bus_ev:.2f}",
-        ),
-        ("daily losses [MWh]: no EVs → EVs", f"{g.losses_mwh_base:.3f} → {g.losses_mwh_ev:.3f}"),
-        (
-            "SOCP relaxation gap (rel) / AC check max |ΔV| [pu]",
-            f"{g.max_relaxation_gap_rel:.1e} / {g.max_ac_dv_pu:.1e}",
-        ),
+        *ev_grid_rows(g),
     ]
     for k, v in rows:
         tab.add_row(escape(k), escape(v))

@@ -193,7 +193,9 @@ def run(
     out = Path(out_dir)
     files = [str(p) for p in write_opf_outputs(base, out / "base")]
     files += [str(p) for p in write_opf_outputs(ev, out / "ev")]
-    files.append(str(_impact_figure(base, ev, ev_bus, n_ev, series, out / "ev_impact.png")))
+    files.append(
+        str(_impact_figure(base, ev, ev_bus, n_ev, series, v_min_pu, out / "ev_impact.png"))
+    )
     v_host = host_res.v_pu
     b_pos, t_pos = np.unravel_index(int(np.argmin(v_host.to_numpy())), v_host.shape)
     timings["total_s"] = time.perf_counter() - t_all
@@ -227,6 +229,7 @@ def _impact_figure(
     bus: int,
     n_vehicles: int,
     price: pd.Series,
+    v_min_pu: float,
     path: Path,
 ) -> Path:
     """DLMP and voltage at the EV bus over the day, without and with the EVs."""
@@ -244,7 +247,7 @@ def _impact_figure(
     ax1.grid(alpha=0.3)
     ax2.plot(x, base.v_pu.min(axis=0), label="lowest voltage, no EVs")
     ax2.plot(x, ev.v_pu.min(axis=0), label=f"lowest voltage, {n_vehicles} EVs")
-    ax2.axhline(0.95, color="k", ls="--", lw=0.8, label="limit 0.95 pu")
+    ax2.axhline(v_min_pu, color="k", ls="--", lw=0.8, label=f"limit {v_min_pu:g} pu")
     ax2.set_ylabel("|V| [pu]")
     ax2.set_xticks(x[::2], hours[::2], rotation=45, fontsize=8)
     ax2.legend(fontsize=8)
