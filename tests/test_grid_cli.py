@@ -88,4 +88,4 @@ def test_profile_per_bus_and_bad_rows(tmp_path):
     bad.to_csv(tmp_path / "b.csv", index=False)
     res = runner.invoke(app, ["grid", "opf", "--profile", str(tmp_path / "b.csv")])
     assert isinstance(res.exception, DataFileError)
-    assert res.exception.row == 2 and res.exception.column == "load_scale"
+    assert res.exception.row == 3 and res.exception.column == "load_scale"  # file line

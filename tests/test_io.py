@@ -203,20 +203,23 @@ def test_load_profile_timestamps_and_per_bus(tmp_path: Path) -> None:
     assert list(slots["load_scale"]) == [0.5, 1.0]
 
 
-# row = 1-based data row (the header is not counted), as the grid CLI has always reported
+# row = file line (header = line 1), as for every reader
 @pytest.mark.parametrize(
     ("text", "row", "column", "needle"),
     [
-        ("slot,load_scale\n0,1\n", None, "slot", "first column must be 'time'"),
-        ("time,load_scale\n", None, "time", "must have rows"),
-        ("time,load_scale\nnoon,1\n", None, "time", "not a timestamp"),
+        ("slot,load_scale\n0,1\n", 1, "slot", "first column must be 'time'"),
+        ("time,load_scale\n", None, None, "no data rows"),
+        ("time,load_scale\nnoon,1\n", 2, "time", "ISO timestamp with a UTC offset"),
+        ("time,load_scale\n2024-06-01 00:00,1\n", 2, "time", "UTC offset"),
+        ("time,load_scale\n1.5,1\n", 2, "time", "integer slot number"),
         (
             "time,load_scale\n2024-06-01T00:00Z,1\n2024-06-01T00:15Z,1\n2024-06-01T00:45Z,1\n",
-            3,
+            4,
             "time",
-            "irregular time step",
+            "irregular",
         ),
-        ("time,load_scale,price_eur_per_mwh\n0,1,30\n1,1,\n", 2, "price_eur_per_mwh", "finite"),
+        ("time,load_scale,price_eur_per_mwh\n0,1,30\n1,1,\n", 3, "price_eur_per_mwh", "finite"),
+        ("time,load_scale\n0,inf\n", 2, "load_scale", "finite"),
         ("time,load_scale,p_mw_3\n0,1,0.1\n", None, "load_scale", "not both"),
         ("time,price_eur_per_mwh\n0,30\n", None, None, "needs load_scale or p_mw_<bus>"),
         ("time,p_mw_x\n0,0.1\n", None, "p_mw_x", "p_mw_<int>"),
@@ -233,5 +236,5 @@ def test_load_profile_malformed(
 
 
 def test_load_profile_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(DataFileError, match="cannot read CSV"):
+    with pytest.raises(DataFileError, match="file not found"):
         read_load_profile(tmp_path / "nope.csv", BUSES)

@@ -460,45 +460,46 @@ def read_load_profile(path: str | Path, bus_index: pd.Index) -> dict[str, Any]:
         Unreadable or empty file, first column not ``time``, unparseable or irregular
         timestamps, a cell that is not a number, both or neither of ``load_scale`` and
         ``p_mw_<bus>``, or a bus column that is not ``p_mw_<int>`` of an in-service bus.
-        Unlike the other readers here, ``row`` is the 1-based *data* row (the first row
-        after the header is row 1), not the file line.
+        Missing or non-finite values (including ``inf``) are errors; ``row`` is the file
+        line (header = line 1), as for every reader here.
     """
-    spath = str(path)
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise DataFileError(spath, None, None, None, f"cannot read CSV ({exc})") from None
-    if len(df) == 0 or df.columns[0] != "time":
-        raise DataFileError(
-            spath,
-            None,
-            df.columns[0] if len(df.columns) else None,
-            None,
-            "first column must be 'time' and the file must have rows",
-        )
+    spath, df = _read_csv(path)
+    if df.columns[0] != "time":
+        raise DataFileError(spath, 1, df.columns[0], df.columns[0], "first column must be 'time'")
     out: dict[str, Any] = {"dt_h": None}
-    raw = df["time"]
-    if pd.api.types.is_numeric_dtype(raw):
-        out["time_index"] = pd.Index(raw.astype(int), name="slot")
+    raw = df["time"].str.strip()
+    if raw.str.fullmatch(r"\d+").all():
+        out["time_index"] = pd.Index(raw.astype(int).to_numpy(), name="slot")
     else:
-        try:
-            ti = pd.DatetimeIndex(pd.to_datetime(raw, utc=True), name="time")
-        except (ValueError, TypeError) as exc:
+        naive = ~raw.str.contains(_OFFSET_RE, regex=True).to_numpy()
+        if naive.any():
+            i = int(np.argmax(naive))
             raise DataFileError(
-                spath, None, "time", raw.iloc[0], f"not a timestamp ({exc})"
-            ) from None
+                spath,
+                _line(i),
+                "time",
+                raw.iloc[i],
+                "need an integer slot number or an ISO timestamp with a UTC offset",
+            )
+        ti = pd.DatetimeIndex(
+            pd.to_datetime(raw, format="mixed", utc=True, errors="coerce"), name="time"
+        )
+        nat = ti.isna()
+        if nat.any():
+            i = int(np.argmax(nat))
+            raise DataFileError(spath, _line(i), "time", raw.iloc[i], "unparseable timestamp")
         if len(ti) > 1:
             steps = np.diff(ti.asi8)
-            if np.any(steps != steps[0]) or steps[0] <= 0:
-                k = int(np.argmax(steps != steps[0])) + 2
-                raise DataFileError(spath, k, "time", str(raw.iloc[k - 1]), "irregular time step")
+            bad = (steps != steps[0]) | (steps <= 0)
+            if bad.any():
+                i = int(np.argmax(bad)) + 1
+                raise DataFileError(
+                    spath, _line(i), "time", raw.iloc[i], "irregular or decreasing time step"
+                )
             out["dt_h"] = float(steps[0]) / 3.6e12
         out["time_index"] = ti
     for col in df.columns[1:]:
-        vals = pd.to_numeric(df[col], errors="coerce")
-        if vals.isna().any():
-            row = int(np.argmax(vals.isna().to_numpy())) + 1
-            raise DataFileError(spath, row, col, df[col].iloc[row - 1], "not a finite number")
+        df[col] = _parse_numbers(spath, df, col)
     if "price_eur_per_mwh" in df.columns:
         out["price"] = df["price_eur_per_mwh"].to_numpy(float)
     bus_cols = [c for c in df.columns if c.startswith("p_mw_")]
