@@ -64,15 +64,16 @@ def ev_day(
     band is found by one SOCP, then DLMPs, voltages and losses are compared with and
     without it. Every OPF is checked against a pandapower AC power flow.
     """
-    s = run(
-        date,
-        out,
-        ev_bus=bus,
-        v_min_pu=v_min,
-        v_max_pu=v_max,
-        v_slack_max_pu=v_slack_max,
-        seed=seed,
-    )
+    with Console(stderr=True).status("solving base, hosting-capacity and EV OPFs (AC-checked)"):
+        s = run(
+            date,
+            out,
+            ev_bus=bus,
+            v_min_pu=v_min,
+            v_max_pu=v_max,
+            v_slack_max_pu=v_slack_max,
+            seed=seed,
+        )
     if as_json:
         print(json.dumps(asdict(s), indent=1, default=str))
         return
