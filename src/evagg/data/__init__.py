@@ -19,6 +19,7 @@ from evagg.errors import InputError
 
 __all__ = [
     "DatasetInfo",
+    "data_file_path",
     "datasets",
     "load_elaad_arrival",
     "load_elaad_connection_time_quantiles",
@@ -29,6 +30,8 @@ __all__ = [
     "load_microgrid_day",
     "load_nl_day_ahead_prices",
     "load_pv_profile",
+    "reset_used_data_files",
+    "used_data_files",
 ]
 
 MARKET_TZ = "Europe/Amsterdam"
@@ -38,8 +41,30 @@ LOCATIONS = ("home", "public", "workplace")
 """ElaadNL charging locations (ElaadNL calls home charging 'private')."""
 
 
+_USED: set[str] = set()
+
+
 def _path(name: str) -> Path:
+    _USED.add(name)
     return Path(str(resources.files("evagg.data") / "files" / name))
+
+
+def data_file_path(name: str) -> Path:
+    """Path of the bundled file ``name`` (in ``evagg/data/files``)."""
+    return Path(str(resources.files("evagg.data") / "files" / name))
+
+
+def used_data_files() -> list[str]:
+    """Names of the bundled files read since the last :func:`reset_used_data_files`.
+
+    Studies record them (with hashes) in ``run.json`` so a result can be re-run.
+    """
+    return sorted(_USED)
+
+
+def reset_used_data_files() -> None:
+    """Forget the record of bundled files read (see :func:`used_data_files`)."""
+    _USED.clear()
 
 
 @dataclass(frozen=True)
@@ -132,6 +157,7 @@ def load_nl_day_ahead_prices(
         ``price_eur_per_mwh`` on a tz-aware hourly index named ``time``. Local days have
         23 or 25 hours at DST changes, as the market does.
     """
+    _USED.add("nl_day_ahead_prices_2015_2025.csv.gz")  # _prices_utc is cached
     s = _prices_utc().tz_convert(tz)
     lo = _stamp("start", start, tz) if start is not None else None
     hi = _stamp("end", end, tz) if end is not None else None

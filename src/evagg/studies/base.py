@@ -1,0 +1,109 @@
+"""What every study shares: verification records and the files every output folder has.
+
+The one study shape (TEAM.md, DESIGN.md §6): a module ``evagg.studies.<name>`` with a
+pydantic ``Config`` (``extra="forbid"``, frozen), ``run(config) -> Result`` (no file I/O,
+no plotting) and ``write_outputs(result, out_dir) -> list[Path]``. A result exposes
+``summary() -> dict`` (JSON-able key numbers) and ``verifications`` (a sequence of
+:class:`Verification`); :mod:`evagg.studies.registry` finds such modules, runs them from
+a TOML file and records ``run.json``; :mod:`evagg.report.html` turns the folder into
+``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "Verification",
+    "check_at_most",
+    "read_verifications",
+    "verification_frame",
+    "write_json",
+    "write_verifications",
+]
+
+VERIFICATIONS_FILE = "verifications.json"
+"""Name of the verification record in an output folder."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One verification of a result: ``passed`` when ``value`` is within ``threshold``.
+
+    Attributes
+    ----------
+    name
+        What is checked, e.g. ``"SOCP relaxation gap (rel), base OPF"``.
+    value
+        Measured value (gap, error, distance) in the unit of ``threshold``.
+    threshold
+        Tolerance (``value <= threshold`` passes unless ``detail`` says otherwise).
+    passed
+        Verdict. A study raises :class:`evagg.VerificationError` on a failed check it
+        cannot accept; a record with ``passed=False`` documents a diagnostic.
+    detail
+        How it is measured (reference, peer tool, sample size).
+    """
+
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able dict (``nan``/``inf`` become ``None``/strings)."""
+        d = asdict(self)
+        for k in ("value", "threshold"):
+            v = float(d[k])
+            d[k] = v if math.isfinite(v) else (None if math.isnan(v) else str(v))
+        d["passed"] = bool(d["passed"])
+        return d
+
+
+def check_at_most(name: str, value: float, threshold: float, detail: str = "") -> Verification:
+    """:class:`Verification` that passes when ``value <= threshold``."""
+    return Verification(name, float(value), float(threshold), bool(value <= threshold), detail)
+
+
+def verification_frame(checks: Iterable[Verification]) -> pd.DataFrame:
+    """Table of verification records (one row each)."""
+    rows = [c.as_dict() for c in checks]
+    return pd.DataFrame(rows, columns=["name", "value", "threshold", "passed", "detail"])
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON (non-JSON values via ``str``); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def write_verifications(checks: Sequence[Verification], out_dir: Path) -> Path:
+    """Write ``verifications.json`` (list of records) to ``out_dir``."""
+    return write_json(Path(out_dir) / VERIFICATIONS_FILE, [c.as_dict() for c in checks])
+
+
+def read_verifications(out_dir: Path) -> list[Verification]:
+    """Read ``verifications.json`` of an output folder (empty list if absent)."""
+    path = Path(out_dir) / VERIFICATIONS_FILE
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Verification(
+            r["name"],
+            float("nan") if r["value"] is None else float(r["value"]),
+            float("nan") if r["threshold"] is None else float(r["threshold"]),
+            bool(r["passed"]),
+            r.get("detail", ""),
+        )
+        for r in rows
+    ]
