@@ -45,9 +45,8 @@ def test_entry_point_turns_evagg_errors_into_exit_code_2(tmp_path: Path) -> None
     assert "Traceback" not in res.stderr
 
 
-def test_demo_runs_every_step_and_writes_its_files(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["demo", "--out", str(tmp_path), "--no-progress"])
-    assert res.exit_code == 0, res.output
+def test_demo_runs_every_step_and_writes_its_files(demo_dir: tuple[Path, list]) -> None:
+    tmp_path = demo_dir[0]  # conftest: `evagg demo --html` once per session
     for rel in (
         "scenarios/scenario_day_2024-06-12.png",
         "bidding/bidding_decision.png",

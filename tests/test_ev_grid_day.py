@@ -11,7 +11,7 @@ import pytest
 from evagg import InfeasibleError, InputError
 from evagg.data import load_microgrid_day, load_nl_day_ahead_prices
 from evagg.grid import DistFlowModel, DistFlowOptions, Feeder
-from evagg.studies.ev_grid_day import daily_load_scale, run
+from evagg.studies.ev_grid_day import Config, daily_load_scale, run, write_outputs
 from evagg.studies.scenario_day import expected_fleet_demand_mwh
 
 DATE = "2024-06-12"
@@ -27,8 +27,15 @@ def test_daily_load_scale_hand_values() -> None:
 
 
 @pytest.fixture(scope="module")
-def summary(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return run(DATE, out_dir=tmp_path_factory.mktemp("evgrid"), seed=0)
+def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    res = run(Config(date=DATE, seed=0))
+    out = tmp_path_factory.mktemp("evgrid")
+    return res, out, write_outputs(res, out)
+
+
+@pytest.fixture(scope="module")
+def summary(result):  # type: ignore[no-untyped-def]
+    return result[0].stats
 
 
 def _opf_with(n_vehicles: float) -> None:
@@ -57,20 +64,32 @@ def test_hosting_capacity_is_the_feasibility_boundary(summary) -> None:  # type:
     assert summary.binding_bus == 17
 
 
-def test_ev_load_raises_prices_losses_and_cost(summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ev_load_raises_prices_losses_and_cost(summary, result) -> None:  # type: ignore[no-untyped-def]
     assert summary.mean_dlmp_ev_bus_ev > summary.mean_dlmp_ev_bus_base
     assert summary.losses_mwh_ev > summary.losses_mwh_base
     assert summary.cost_eur_ev > summary.cost_eur_base
     assert summary.max_relaxation_gap_rel < 1e-4 and summary.max_ac_dv_pu < 1e-4
-    for f in summary.files:
+    _, out, files = result
+    for f in files:
         assert Path(f).exists()
+    assert {"ev_impact.png", "summary.json"} <= {p.name for p in out.iterdir()}
+    assert all(c.passed for c in result[0].verifications)
+
+
+def test_figures_follow_the_style(result, captured_figures) -> None:  # type: ignore[no-untyped-def]
+    from conftest import assert_readable
+
+    write_outputs(result[0], result[1] / "again")
+    assert len(captured_figures) == 5  # two OPFs x (heat map, voltage) + EV impact
+    for name, fig in captured_figures:
+        assert_readable(name, fig)
 
 
 def test_bad_bus_and_date() -> None:
     with pytest.raises(InputError, match="ev_bus"):
-        run(DATE, ev_bus=99)
+        run(Config(date=DATE, ev_bus=99))
     with pytest.raises(InputError, match="date"):
-        run("not-a-date")
+        run(Config(date="not-a-date"))
 
 
 def test_cli_ev_day_json(tmp_path: Path) -> None:

@@ -13,15 +13,44 @@ from typer.testing import CliRunner
 from evagg import InputError, MisalignedIndexError
 from evagg.cli import app
 from evagg.data import load_nl_day_ahead_prices
+from evagg.report.scenarios import plot_fan_chart
 from evagg.scenarios import (
     DA_PRICE,
     ScenarioSet,
     crps,
-    plot_fan_chart,
     score_scenarios,
     weighted_quantiles,
 )
-from evagg.studies.scenario_day import expected_fleet_demand_mwh, run
+from evagg.studies.scenario_day import (
+    Config,
+    expected_fleet_demand_mwh,
+    output_names,
+    write_outputs,
+)
+from evagg.studies.scenario_day import run as run_study
+
+
+class _Written:
+    """The study's summary plus the paths ``write_outputs`` wrote (the old return)."""
+
+    def __init__(self, result, out: Path) -> None:  # type: ignore[no-untyped-def]
+        self.result = result
+        self.stats = result.stats
+        names = output_names(result.stats.date)
+        self.png = str(out / names["png"])
+        self.csv_scenarios = str(out / names["csv_scenarios"])
+        self.csv_reduced = str(out / names["csv_reduced"])
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.stats, name)
+
+
+def run(date: str, out_dir: Path, expected_demand_mwh=None, **kw) -> _Written:  # type: ignore[no-untyped-def]
+    kw.pop("progress", None)
+    result = run_study(Config(date=date, **kw), expected_demand_mwh=expected_demand_mwh)
+    write_outputs(result, out_dir)
+    return _Written(result, Path(out_dir))
+
 
 TZ = "Europe/Amsterdam"
 DAY = "2022-03-15"
@@ -81,7 +110,7 @@ def test_study_given_demand_and_day_without_realised(tmp_path: Path) -> None:
 def test_study_bad_inputs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="reduce_to"):
         run(DAY, n=5, reduce_to=6, out_dir=tmp_path, progress=False)
-    with pytest.raises(InputError, match="n="):
+    with pytest.raises(InputError, match="n=0"):
         run(DAY, n=0, out_dir=tmp_path, progress=False)
     with pytest.raises(InputError, match="outside the price data"):
         run("2031-01-01", n=5, reduce_to=2, out_dir=tmp_path, progress=False)
@@ -202,3 +231,14 @@ def test_long_round_trip(tmp_path: Path) -> None:
         scenario_set_from_long(long.drop(index=4))
     with pytest.raises(InputError, match="missing"):
         scenario_set_from_long(long.drop(columns="probability"))
+
+
+def test_scenario_day_figure_follows_the_style(summary_and_dir: tuple, captured_figures) -> None:  # type: ignore[no-untyped-def]
+    from conftest import assert_readable
+
+    s, out = summary_and_dir
+    write_outputs(s.result, out / "again")
+    ((name, fig),) = captured_figures
+    assert_readable(name, fig)
+    assert DAY in fig.get_suptitle() and "NL day-ahead market" in fig.get_suptitle()
+    assert all(ax.get_legend() is None or ax.get_legend().get_bbox_to_anchor() for ax in fig.axes)

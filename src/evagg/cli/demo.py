@@ -13,10 +13,10 @@ from rich.table import Table
 
 from evagg.cli.grid_ev import ev_grid_rows
 from evagg.cli.scenarios import summary_table
-from evagg.studies.demo import DEMO_DATE, DemoSummary, run
+from evagg.studies.demo import DEMO_DATE, Config, DemoResult
 
 
-def _bidding_table(s: DemoSummary) -> Table:
+def _bidding_table(s: DemoResult) -> Table:
     tab = Table(title="Bidding against 3 rivals (7 scenarios, K = 10 EUR/MWh)")
     cols = [
         ("β", "beta", "{:g}"),
@@ -35,8 +35,8 @@ def _bidding_table(s: DemoSummary) -> Table:
     return tab
 
 
-def _tail_table(s: DemoSummary) -> Table:
-    r, g = s.reliability, s.grid
+def _tail_table(s: DemoResult) -> Table:
+    r, g = s.reliability, s.grid.stats
     tab = Table(title="V2G reliability and grid impact")
     tab.add_column("quantity")
     tab.add_column("value", justify="right")
@@ -64,13 +64,20 @@ def demo(
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="Hide the progress display.")
     ] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write a self-contained report.html.")
+    ] = False,
 ) -> None:
     """Run evagg end to end on one real NL market day (under a minute).
 
     Scenarios of prices, balancing prices and EV demand; bidding against rival
     aggregators; V2G capacity reliability; grid impact of EV charging on the IEEE 33-bus
-    feeder. Every result is verified; files go to --out.
+    feeder. Every result is verified; files go to --out (with run.json and
+    verifications.json; `--html` adds report.html).
     """
+    from evagg.studies import demo as demo_study
+    from evagg.studies.registry import Study, execute
+
     console = Console()
     console.rule(f"[bold]evagg demo[/] — {date}")
     with Progress(
@@ -90,15 +97,23 @@ def demo(
             seen.append(name)
             bar.update(task, description=f"step {len(seen)}/4: {name}")
 
-        summary = run(date, out, seed=seed, progress=step)
-    console.print(summary_table(summary.scenarios))
+        study = Study("demo", demo_study)
+        config = Config(date=date, seed=seed)
+        summary, _files = execute(study, config, out, progress=step)
+        if html:
+            from evagg.report.html import write_report
+
+            bar.update(task, description="writing report.html")
+            write_report(out)
+    console.print(summary_table(summary.scenarios.stats))
     console.print(_bidding_table(summary))
     console.print(_tail_table(summary))
     t = summary.timings_s
     console.print(
         f"[green]done[/] in {t['total_s']:.1f} s (scenarios {t['scenarios_s']:.1f}, bidding "
         f"{t['bidding_s']:.1f}, reliability {t['reliability_s']:.1f}, grid {t['grid_s']:.1f});"
-        f" files in {out}/ (summary.json, scenarios/, bidding/, reliability/, grid/)"
+        f" files in {out}/ (summary.json, run.json, scenarios/, bidding/, reliability/, grid/"
+        + (", report.html)" if html else ")")
     )
 
 

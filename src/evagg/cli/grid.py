@@ -95,7 +95,7 @@ def opf(
         res = model.solve()
         if out is not None:
             prog.update(task, description="writing results")
-            write_opf_outputs(res, out)
+            write_opf_outputs(res, out, feeder, case=feeder.name or str(network))
     if as_json:
         typer.echo(json.dumps(res.summary(), indent=1))
         return

@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+from evagg.cli._tables import kv_table
 from evagg.cli.grid import grid_app
-from evagg.studies.ev_grid_day import EVGridDaySummary, run
+from evagg.studies.ev_grid_day import Config, EVGridDaySummary, run, write_outputs
 
 
 def ev_grid_rows(g: EVGridDaySummary) -> list[tuple[str, str]]:
@@ -65,23 +64,23 @@ def ev_day(
     without it. Every OPF is checked against a pandapower AC power flow.
     """
     with Console(stderr=True).status("solving base, hosting-capacity and EV OPFs (AC-checked)"):
-        s = run(
-            date,
-            out,
-            ev_bus=bus,
-            v_min_pu=v_min,
-            v_max_pu=v_max,
-            v_slack_max_pu=v_slack_max,
-            seed=seed,
+        result = run(
+            Config(
+                date=date,
+                ev_bus=bus,
+                v_min_pu=v_min,
+                v_max_pu=v_max,
+                v_slack_max_pu=v_slack_max,
+                seed=seed,
+            )
         )
+        write_outputs(result, out)
+    s = result.stats
     if as_json:
         print(json.dumps(asdict(s), indent=1, default=str))
         return
-    tab = Table(title=f"EV charging on case33bw, {s.date} ({s.kwh_per_vehicle_day:.1f} kWh/EV/day)")
-    tab.add_column("quantity")
-    tab.add_column("value", justify="right")
-    for k, v in ev_grid_rows(s):
-        tab.add_row(escape(k), escape(v))
+    title = f"EV charging on case33bw, {s.date} ({s.kwh_per_vehicle_day:.1f} kWh/EV/day)"
+    tab = kv_table(title, ev_grid_rows(s))
     con = Console()
     con.print(tab)
     con.print(f"files in {out}/ (ev_impact.png, base/, ev/)")

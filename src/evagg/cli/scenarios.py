@@ -9,14 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evagg.studies.scenario_day import ScenarioDaySummary, run
+from evagg.studies.scenario_day import Config, ScenarioDaySummary, output_names, run, write_outputs
 
 
 def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
     return "n/a (day not in data)" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def summary_table(s: ScenarioDaySummary) -> Table:
+def summary_table(s: ScenarioDaySummary, out: Path | None = None) -> Table:
     """Rich table of a :class:`ScenarioDaySummary`."""
     table = Table(title=f"evagg scenarios: NL day-ahead market, {s.date} ({s.n_hours} h)")
     table.add_column("quantity")
@@ -46,9 +46,13 @@ def summary_table(s: ScenarioDaySummary) -> Table:
             "{fit_s:.2f} / {generate_s:.2f} / {reduce_s:.3f}".format(**s.timings_s),
         ),
         ("time: total [s]", f"{s.timings_s['total_s']:.1f}"),
-        ("fan chart", s.png),
-        ("CSV (all / reduced)", f"{s.csv_scenarios}\n{s.csv_reduced}"),
     ]
+    if out is not None:
+        names = output_names(s.date)
+        rows.append(("fan chart", str(out / names["png"])))
+        rows.append(
+            ("CSV (all / reduced)", f"{out / names['csv_scenarios']}\n{out / names['csv_reduced']}")
+        )
     for k, v in rows:
         table.add_row(k, v)
     return table
@@ -84,18 +88,30 @@ def scenarios(
     Generates SARIMAX price paths (fitted on days before the date only), reduces them by
     fast forward selection, and writes a fan chart and CSVs with probabilities.
     """
-    summary = run(
-        date,
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    cfg = Config(
+        date=date,
         n=n,
         reduce_to=reduce_to,
-        out_dir=out,
         seed=seed,
-        progress=not no_progress,
         n_vehicles=n_vehicles,
         train_days=train_days,
         max_gap_hours=max_gap_hours,
     )
-    Console().print(summary_table(summary))
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]scenario day[/] {task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=no_progress,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+        result = run(cfg, progress=lambda stage: bar.update(task, description=stage))
+        bar.update(task, description="writing fan chart and CSV")
+        write_outputs(result, out)
+    Console().print(summary_table(result.stats, out))
 
 
 def register(app: typer.Typer) -> None:

@@ -32,12 +32,6 @@ from evagg.reliability.model import (
     slot_distribution,
     v2g_energy,
 )
-from evagg.reliability.plots import (
-    bid_curve_figure,
-    calibration_figure,
-    reliability_figure,
-    user_mix_figure,
-)
 
 __all__ = [
     "METHODS",
@@ -48,10 +42,8 @@ __all__ = [
     "SlotModel",
     "allocation_reliability",
     "bid_curve",
-    "bid_curve_figure",
     "build_slot_model",
     "calibrate",
-    "calibration_figure",
     "classify_users",
     "compare_classifications",
     "compound_poisson_fft",
@@ -65,11 +57,9 @@ __all__ = [
     "poisson_binomial_sum",
     "presence_by_day",
     "reliability_curves",
-    "reliability_figure",
     "reliability_table",
     "slot_distribution",
     "user_features",
     "user_mix_curves",
-    "user_mix_figure",
     "v2g_energy",
 ]

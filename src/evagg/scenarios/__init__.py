@@ -14,7 +14,6 @@ from evagg.scenarios.balancing import (
 from evagg.scenarios.demand import EV_DEMAND, ev_demand_scenarios
 from evagg.scenarios.long import scenario_set_from_long
 from evagg.scenarios.market import market_scenarios
-from evagg.scenarios.plot import plot_fan_chart, weighted_quantiles
 from evagg.scenarios.prices import (
     DA_PRICE,
     PriceModel,
@@ -29,7 +28,7 @@ from evagg.scenarios.reduction import (
 )
 from evagg.scenarios.rivals import rival_level_probabilities, rival_price_scenarios
 from evagg.scenarios.scenario_set import ScenarioSet
-from evagg.scenarios.scores import ScenarioScore, crps, score_scenarios
+from evagg.scenarios.scores import ScenarioScore, crps, score_scenarios, weighted_quantiles
 
 __all__ = [
     "DA_PRICE",
@@ -49,7 +48,6 @@ __all__ = [
     "fit_price_model",
     "market_scenarios",
     "pairwise_distances",
-    "plot_fan_chart",
     "reduction_features",
     "rival_level_probabilities",
     "rival_price_scenarios",

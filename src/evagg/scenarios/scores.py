@@ -9,10 +9,9 @@ import pandas as pd
 
 from evagg._checks import check_same_index
 from evagg.errors import InputError
-from evagg.scenarios.plot import weighted_quantiles
 from evagg.scenarios.scenario_set import ScenarioSet
 
-__all__ = ["ScenarioScore", "crps", "score_scenarios"]
+__all__ = ["ScenarioScore", "crps", "score_scenarios", "weighted_quantiles"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +103,19 @@ def score_scenarios(
         coverage=float(np.mean((y >= q[0]) & (y <= q[1]))),
         band=(lo, hi),
     )
+
+
+def weighted_quantiles(values: np.ndarray, p: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Probability-weighted quantiles per time step of ``values`` (S, T); shape (len(qs), T).
+
+    Inverse of the weighted empirical CDF (smallest value whose cumulative
+    probability reaches the level).
+    """
+    order = np.argsort(values, axis=0)
+    v = np.take_along_axis(values, order, axis=0)
+    cum = np.cumsum(p[order], axis=0)
+    out = np.empty((len(qs), values.shape[1]))
+    for i, q in enumerate(qs):
+        k = np.argmax(cum >= q - 1e-12, axis=0)
+        out[i] = v[k, np.arange(values.shape[1])]
+    return out

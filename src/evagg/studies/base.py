@@ -19,10 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evagg.errors import InputError
 
 __all__ = [
+    "ConfigError",
+    "StudyConfig",
     "Verification",
     "check_at_most",
+    "config_error",
     "read_verifications",
     "verification_frame",
     "write_json",
@@ -107,3 +113,44 @@ def read_verifications(out_dir: Path) -> list[Verification]:
         )
         for r in rows
     ]
+
+
+class ConfigError(InputError):
+    """A study configuration is invalid: names the key path (``config.n``) and the value."""
+
+
+def _loc(prefix: str, loc: Sequence[int | str]) -> str:
+    parts = [prefix] if prefix else []
+    for p in loc:
+        if isinstance(p, int) and parts:
+            parts[-1] += f"[{p}]"
+        else:
+            parts.append(str(p))
+    return ".".join(parts)
+
+
+def config_error(exc: ValidationError, model: type[BaseModel], where: str = "") -> ConfigError:
+    """The :class:`ConfigError` of pydantic's first problem: key path, value, reason."""
+    errs = exc.errors()
+    first = errs[0]
+    more = f" (and {len(errs) - 1} more problems)" if len(errs) > 1 else ""
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, InputError):  # a validator of the study raised an evagg error
+        return ConfigError(_loc(where, [cause.field]), cause.value, cause.reason + more)
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key; known keys: {', '.join(model.model_fields)}"
+    return ConfigError(_loc(where, tuple(first["loc"])), first.get("input"), msg + more)
+
+
+class StudyConfig(BaseModel):
+    """Base of study configs: unknown keys rejected, frozen, and invalid values raise
+    :class:`ConfigError` (an :class:`evagg.EvaggError`) naming the key and the value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise config_error(exc, type(self)) from None

@@ -16,40 +16,82 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from pydantic import Field
 
 from evagg.bidding import build_bidding, solve
 from evagg.data import load_nl_day_ahead_prices
 from evagg.fleet import synthesize_fleet
-from evagg.reliability import bid_curve, bid_curve_figure, build_slot_model, delivered_kwh
+from evagg.reliability import (
+    bid_curve,
+    build_slot_model,
+    delivered_kwh,
+    monte_carlo_fleet,
+    reliability_table,
+)
 from evagg.studies import ev_grid_day, scenario_day
+from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 from evagg.studies.bidding_day import BiddingStudyConfig, build_inputs
 
-__all__ = ["DEMO_DATE", "DemoSummary", "run"]
+__all__ = ["DEMO_DATE", "Config", "DemoResult", "run", "write_outputs"]
 
 DEMO_DATE = "2024-06-12"
 """A mid-week June day of the bundled NL prices (midday solar dip, evening peak)."""
 
+MC_SAMPLES = 20_000
+"""Monte Carlo samples of the reliability cross-check."""
+
+
+class Config(StudyConfig):
+    """The demo: one real NL market day through scenarios, bidding, V2G reliability, grid."""
+
+    date: str = Field(default=DEMO_DATE, description="Market day YYYY-MM-DD (NL prices).")
+    seed: int = Field(default=0, description="Seed of every random step.")
+
 
 @dataclass(frozen=True)
-class DemoSummary:
-    """Headline numbers of each demo step and where its files are."""
+class DemoResult:
+    """Results of the four demo steps (each a table or a study result)."""
 
-    date: str
-    scenarios: scenario_day.ScenarioDaySummary
+    config: Config
+    scenarios: scenario_day.ScenarioDayResult
     bidding: pd.DataFrame
+    bidding_hourly: pd.DataFrame
     reliability: dict[str, float]
-    grid: ev_grid_day.EVGridDaySummary
+    reliability_curve: pd.DataFrame
+    realised_kwh: pd.Series
+    grid: ev_grid_day.EVGridDayResult
+    checks: tuple[Verification, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
-    out_dir: str = ""
+
+    @property
+    def date(self) -> str:
+        """The market day."""
+        return self.config.date
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able headline numbers of each step (``summary.json``)."""
+        return {
+            "date": self.date,
+            "scenarios": self.scenarios.summary(),
+            "bidding": self.bidding.to_dict(orient="records"),
+            "reliability": self.reliability,
+            "grid": self.grid.summary(),
+            "timings_s": self.timings_s,
+        }
+
+    @property
+    def verifications(self) -> list[Verification]:
+        """Every step's verifications: scenarios, bidding certificates, Monte Carlo
+        agreement of the reliability, relaxation gaps and AC checks of the grid OPFs."""
+        return [*self.scenarios.verifications, *self.checks, *self.grid.verifications]
 
 
 def _expected_total(energy_mwh: pd.DataFrame, probability: pd.Series) -> float:
@@ -58,14 +100,17 @@ def _expected_total(energy_mwh: pd.DataFrame, probability: pd.Series) -> float:
     return float(per_scenario @ probability.reindex(energy_mwh.columns).to_numpy(float))
 
 
-def _bidding(date: str, prices: pd.Series, out: Path, seed: int) -> pd.DataFrame:
+def _bidding(
+    date: str, prices: pd.Series, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Verification]]:
     cfg = BiddingStudyConfig(date=date)
     inputs, _ = build_inputs(prices, date, cfg, reduce_to=7, switching_cost=10.0, seed=seed)
     model = build_bidding(inputs, 0.0)
-    rows, hourly = [], {}
+    rows, hourly, checks = [], {}, []
     for beta in (0.0, 10.0):
         res = solve(model, beta)
         prob = res.scenario_probability
+        cert = res.certificate
         rows.append(
             {
                 "beta": beta,
@@ -75,35 +120,34 @@ def _bidding(date: str, prices: pd.Series, out: Path, seed: int) -> pd.DataFrame
                 "expected_pos_balancing_mwh": _expected_total(res.e_pos_mwh, prob),
                 "expected_neg_balancing_mwh": _expected_total(res.e_neg_mwh, prob),
                 "mean_offered_price_eur_per_mwh": float(res.decision.price_eur_per_mwh.mean()),
-                "max_certificate_gap": res.certificate.max_gap,
+                "max_certificate_gap": cert.max_gap,
             }
+        )
+        detail = f"{cert.gaps.size} followers re-solved with the leader's decision fixed"
+        checks.append(
+            check_at_most(
+                f"bilevel certificate: follower optimality gap (rel), β = {beta:g}",
+                cert.max_gap,
+                cert.tolerance,
+                detail,
+            )
+        )
+        checks.append(
+            check_at_most(
+                f"bilevel certificate: strong duality residual, β = {beta:g}",
+                cert.max_duality_gap,
+                cert.tolerance,
+                "c'y = b'μ + h'ν at the MILP values",
+            )
         )
         hourly[f"da_mwh_beta{beta:g}"] = res.decision.da_mwh
         hourly[f"price_eur_per_mwh_beta{beta:g}"] = res.decision.price_eur_per_mwh
-    table = pd.DataFrame(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "bidding_by_beta.csv", index=False)
-    hours = pd.DataFrame(hourly)
-    hours.to_csv(out / "bidding_hourly.csv")
-    fig = Figure(figsize=(9, 5))
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    x = [t.strftime("%H") for t in pd.DatetimeIndex(hours.index)]
-    for beta in (0.0, 10.0):
-        ax1.step(x, hours[f"da_mwh_beta{beta:g}"], where="mid", label=f"β = {beta:g}")
-        ax2.step(x, hours[f"price_eur_per_mwh_beta{beta:g}"], where="mid", label=f"β = {beta:g}")
-    ax1.set_ylabel("DA purchase [MWh]")
-    ax2.set_ylabel("offered price [EUR/MWh]")
-    ax2.set_xlabel("hour")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"Aggregator's here-and-now decision, {date} (3 rivals, K = 10 EUR/MWh)")
-    fig.tight_layout()
-    fig.savefig(out / "bidding_decision.png", dpi=120)
-    return table
+    return pd.DataFrame(rows), pd.DataFrame(hourly), checks
 
 
-def _reliability(date: str, out: Path, seed: int) -> dict[str, float]:
+def _reliability(
+    date: str, seed: int
+) -> tuple[dict[str, float], pd.DataFrame, pd.Series, Verification]:
     days = 60
     start = pd.Timestamp(date) - pd.Timedelta(days=days - 1)
     fleet = synthesize_fleet(74, days, start=start, seed=seed)
@@ -111,43 +155,49 @@ def _reliability(date: str, out: Path, seed: int) -> dict[str, float]:
     model = build_slot_model(fleet, day)
     curve = bid_curve(model, target=0.95)
     real = delivered_kwh(fleet, model)
-    out.mkdir(parents=True, exist_ok=True)
-    curve.assign(realised_kwh=real).to_csv(out / "v2g_bid_curve.csv")
-    bid_curve_figure(curve, real, 0.95).savefig(out / "v2g_bid_curve.png", dpi=120)
     k = model.pos("10:30")
-    return {
+    bid = float(curve["bid_exact_kwh"].iloc[k])
+    exact = reliability_table(model, ["10:30"], [bid], methods=("exact",))
+    r_exact = float(exact["reliability"].iloc[0])
+    sample = monte_carlo_fleet(
+        model.p.to_numpy()[k], model.v_kwh.to_numpy()[k], MC_SAMPLES, seed=seed
+    )
+    r_mc = float(np.mean(sample >= bid - 1e-9))
+    tol = 4.0 * float(np.sqrt(max(r_exact * (1 - r_exact), 1e-4) / MC_SAMPLES))
+    check = check_at_most(
+        "V2G reliability at 10:30: |exact − Monte Carlo|",
+        abs(r_exact - r_mc),
+        tol,
+        f"exact Poisson-binomial {r_exact:.4f} vs {MC_SAMPLES} simulated fleets {r_mc:.4f} "
+        "at the exact bid (tolerance 4 binomial standard errors)",
+    )
+    stats = {
         "n_vehicles": float(fleet.n_vehicles),
         "expected_kwh_1030": float(curve["expected_kwh"].iloc[k]),
         "bid_poisson_kwh_1030": float(curve["bid_poisson_kwh"].iloc[k]),
-        "bid_exact_kwh_1030": float(curve["bid_exact_kwh"].iloc[k]),
+        "bid_exact_kwh_1030": bid,
+        "reliability_exact_1030": r_exact,
+        "reliability_monte_carlo_1030": r_mc,
         "daily_bid_exact_mwh": float(curve["bid_exact_kwh"].sum() / 1e3),
         "slots_realised_below_exact_bid": float((real < curve["bid_exact_kwh"]).sum()),
         "n_slots": float(len(curve)),
     }
+    return stats, curve, real, check
 
 
-def run(
-    date: str = DEMO_DATE,
-    out_dir: str | Path = "evagg-out/demo",
-    seed: int = 0,
-    progress: Callable[[str], None] | None = None,
-) -> DemoSummary:
-    """Run the four demo steps on bundled real data and write every file to ``out_dir``.
+def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the four demo steps on bundled real data; nothing is written.
 
     Parameters
     ----------
-    date
-        Market day ``YYYY-MM-DD`` within the bundled NL prices (2015-01-29 .. 2025-01-07).
-    out_dir
-        Output folder: ``scenarios/``, ``bidding/``, ``reliability/``, ``grid/`` and
-        ``summary.json``.
-    seed
-        Seed of every random step; same seed, same numbers.
+    config
+        The day (within the bundled NL prices, 2015-01-29 .. 2025-01-07) and the seed of
+        every random step (same seed, same numbers).
     progress
         Called with the name of each step as it starts.
     """
-    out = Path(out_dir)
     say = progress or (lambda _: None)
+    date, seed = config.date, config.seed
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -155,48 +205,68 @@ def run(
     t = time.perf_counter()
     prices = load_nl_day_ahead_prices()
     scen = scenario_day.run(
-        date,
-        n=200,
-        reduce_to=10,
-        out_dir=out / "scenarios",
-        seed=seed,
-        progress=False,
-        prices=prices,
+        scenario_day.Config(date=date, n=200, reduce_to=10, seed=seed), prices=prices
     )
     timings["scenarios_s"] = time.perf_counter() - t
 
     say("bidding against rivals")
     t = time.perf_counter()
-    bidding = _bidding(date, prices, out / "bidding", seed)
+    bidding, hourly, bid_checks = _bidding(date, prices, seed)
     timings["bidding_s"] = time.perf_counter() - t
 
     say("V2G reliability")
     t = time.perf_counter()
-    rel = _reliability(date, out / "reliability", seed)
+    rel, curve, real, rel_check = _reliability(date, seed)
     timings["reliability_s"] = time.perf_counter() - t
 
     say("grid impact")
     t = time.perf_counter()
-    grid = ev_grid_day.run(date, out / "grid", seed=seed, prices=prices)
+    grid = ev_grid_day.run(ev_grid_day.Config(date=date, seed=seed), prices=prices)
     timings["grid_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
-
-    summary = DemoSummary(
-        date=date,
+    return DemoResult(
+        config=config,
         scenarios=scen,
         bidding=bidding,
+        bidding_hourly=hourly,
         reliability=rel,
+        reliability_curve=curve,
+        realised_kwh=real,
         grid=grid,
+        checks=(*bid_checks, rel_check),
         timings_s=timings,
-        out_dir=str(out),
     )
-    payload: dict[str, Any] = {
-        "date": date,
-        "scenarios": asdict(scen),
-        "bidding": bidding.to_dict(orient="records"),
-        "reliability": rel,
-        "grid": asdict(grid),
-        "timings_s": timings,
-    }
-    (out / "summary.json").write_text(json.dumps(payload, indent=1, default=str))
-    return summary
+
+
+def write_outputs(result: DemoResult, out_dir: str | Path) -> list[Path]:
+    """Write every step's files: ``scenarios/``, ``bidding/``, ``reliability/``,
+    ``grid/`` and ``summary.json``; returns the paths."""
+    from evagg.report.bidding import demo_decision_figure
+    from evagg.report.reliability import bid_curve_figure
+
+    out = Path(out_dir)
+    files = scenario_day.write_outputs(result.scenarios, out / "scenarios")
+    bid_dir = out / "bidding"
+    bid_dir.mkdir(parents=True, exist_ok=True)
+    result.bidding.to_csv(bid_dir / "bidding_by_beta.csv", index=False)
+    result.bidding_hourly.to_csv(bid_dir / "bidding_hourly.csv")
+    fig = demo_decision_figure(result.bidding_hourly, (0.0, 10.0), result.date)
+    fig.savefig(bid_dir / "bidding_decision.png", dpi=120)
+    files += [bid_dir / n for n in ("bidding_by_beta.csv", "bidding_hourly.csv")]
+    files.append(bid_dir / "bidding_decision.png")
+    rel_dir = out / "reliability"
+    rel_dir.mkdir(parents=True, exist_ok=True)
+    result.reliability_curve.assign(realised_kwh=result.realised_kwh).to_csv(
+        rel_dir / "v2g_bid_curve.csv"
+    )
+    n_ev = int(result.reliability["n_vehicles"])
+    bid_curve_figure(
+        result.reliability_curve,
+        result.realised_kwh,
+        0.95,
+        case=f"synthetic fleet of {n_ev} EVs",
+    ).savefig(rel_dir / "v2g_bid_curve.png", dpi=120)
+    files += [rel_dir / "v2g_bid_curve.csv", rel_dir / "v2g_bid_curve.png"]
+    files += ev_grid_day.write_outputs(result.grid, out / "grid")
+    files.append(write_json(out / "summary.json", result.summary()))
+    return files

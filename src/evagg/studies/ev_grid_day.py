@@ -18,22 +18,33 @@ Every OPF is verified (relaxation gap, AC power flow) by :mod:`evagg.grid`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from pydantic import Field
 
-from evagg._checks import check_positive_scalar
 from evagg.data import load_microgrid_day, load_nl_day_ahead_prices
 from evagg.errors import InputError
 from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult
-from evagg.report.grid import write_opf_outputs
+from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 from evagg.studies.scenario_day import expected_fleet_demand_mwh
 
-__all__ = ["HOSTING_WEIGHT_EUR_PER_VEHICLE", "EVGridDaySummary", "daily_load_scale", "run"]
+__all__ = [
+    "HOSTING_WEIGHT_EUR_PER_VEHICLE",
+    "Config",
+    "EVGridDayResult",
+    "EVGridDaySummary",
+    "daily_load_scale",
+    "run",
+    "write_outputs",
+]
+
+CASE = "IEEE 33-bus feeder (case33bw)"
+"""Case name in figure titles and the report."""
 
 HOSTING_WEIGHT_EUR_PER_VEHICLE = 100.0
 """Objective weight of one hosted vehicle [EUR]; ≫ a vehicle's daily energy cost (~1 EUR)."""
@@ -62,7 +73,72 @@ class EVGridDaySummary:
     max_relaxation_gap_rel: float
     max_ac_dv_pu: float
     timings_s: dict[str, float] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
+
+
+class Config(StudyConfig):
+    """EV grid-impact day: hosting capacity and DLMP/voltage/loss impact on case33bw."""
+
+    date: str = Field(default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices).")
+    ev_bus: int = Field(
+        default=17, description="pandapower bus of the EVs (17: far end, Baran-Wu 18)."
+    )
+    v_min_pu: float = Field(
+        default=0.95, gt=0, description="Lower voltage limit of load buses [pu]."
+    )
+    v_max_pu: float = Field(
+        default=1.05, gt=0, description="Upper voltage limit of load buses [pu]."
+    )
+    v_slack_max_pu: float = Field(
+        default=1.05, gt=0, description="Highest substation voltage [pu]."
+    )
+    max_vehicles: int = Field(default=5000, ge=1, description="Upper bound of the hosting search.")
+    seed: int = Field(default=0, description="Seed of the synthetic fleet (per-vehicle profile).")
+
+
+@dataclass(frozen=True)
+class EVGridDayResult:
+    """The three verified OPFs of the day (no EVs, hosting capacity, hosted fleet)."""
+
+    config: Config
+    stats: EVGridDaySummary
+    base: OPFResult
+    hosting: OPFResult
+    ev: OPFResult
+    price: pd.Series
+    feeder: Feeder
+    case: str = CASE
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able key numbers."""
+        return asdict(self.stats)
+
+    @property
+    def verifications(self) -> list[Verification]:
+        """SOCP relaxation gap and AC power-flow agreement of each OPF (checked by evagg.grid;
+        a failure there raises :class:`evagg.VerificationError`)."""
+        out = []
+        for name, r in (
+            ("no EVs", self.base),
+            ("hosting capacity", self.hosting),
+            ("EVs", self.ev),
+        ):
+            out.append(
+                check_at_most(
+                    f"SOCP relaxation gap (rel), OPF {name}",
+                    r.relaxation_gap_rel,
+                    1e-4,
+                    "max |P²+Q² − v·l| relative, DistFlow branch flow model",
+                )
+            )
+            out.append(
+                check_at_most(
+                    f"AC power flow max |ΔV| [pu], OPF {name}",
+                    r.ac_max_dv_pu,
+                    1e-4,
+                    "pandapower AC power flow at the OPF's injections",
+                )
+            )
+        return out
 
 
 def daily_load_scale(index: pd.DatetimeIndex) -> np.ndarray:
@@ -76,47 +152,29 @@ def daily_load_scale(index: pd.DatetimeIndex) -> np.ndarray:
     return (hourly / hourly.max()).reindex(pd.DatetimeIndex(index).hour).to_numpy(float)
 
 
-def run(
-    date: str = "2024-06-12",
-    out_dir: str | Path = "evagg-out/ev_grid",
-    *,
-    ev_bus: int = 17,
-    v_min_pu: float = 0.95,
-    v_max_pu: float = 1.05,
-    v_slack_max_pu: float = 1.05,
-    max_vehicles: int = 5000,
-    seed: int = 0,
-    prices: pd.Series | None = None,
-) -> EVGridDaySummary:
-    """Run the EV grid-impact day and write tables and figures to ``out_dir``.
+def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
+    """Run the EV grid-impact day (three verified OPFs); nothing is written.
 
     Parameters
     ----------
-    date
-        Local market day (bundled NL prices).
-    out_dir
-        Output folder; ``base/`` and ``ev/`` hold the two OPF results
-        (:func:`evagg.report.grid.write_opf_outputs`), plus ``ev_impact.png``.
-    ev_bus
-        pandapower bus index of the aggregator's vehicles (17 is the far end of the main
-        feeder, "bus 18" in Baran–Wu's 1-based numbering).
-    v_min_pu, v_max_pu
-        Voltage band of the load buses [pu].
-    v_slack_max_pu
-        The substation voltage may rise from 1.0 up to this value [pu] (with a pinned
-        1.0 pu the base case is already infeasible: DESIGN.md).
-    max_vehicles
-        Upper bound of the hosting-capacity search [vehicles].
-    seed
-        Seed of the synthetic fleet that gives the per-vehicle charging profile.
+    config
+        Study settings (:class:`Config`): the day (bundled NL prices), the EV bus
+        (pandapower index; 17 is the far end of the main feeder, "bus 18" in Baran–Wu's
+        1-based numbering), the voltage band of the load buses [pu], the highest
+        substation voltage [pu] (from 1.0 up to it; with a pinned 1.0 pu the base case
+        is already infeasible: DESIGN.md), the upper bound of the hosting-capacity
+        search [vehicles] and the seed of the synthetic fleet that gives the
+        per-vehicle charging profile.
     prices
         Hourly day-ahead prices to use instead of the bundled NL series.
 
     Returns
     -------
-    EVGridDaySummary
+    EVGridDayResult
     """
-    check_positive_scalar("max_vehicles", max_vehicles)
+    date, ev_bus, seed = config.date, config.ev_bus, config.seed
+    v_min_pu, v_max_pu = config.v_min_pu, config.v_max_pu
+    v_slack_max_pu, max_vehicles = config.v_slack_max_pu, config.max_vehicles
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
     try:
@@ -190,16 +248,10 @@ def run(
     ev = opf(float(n_ev))
     timings["ev_opf_s"] = time.perf_counter() - t
 
-    out = Path(out_dir)
-    files = [str(p) for p in write_opf_outputs(base, out / "base")]
-    files += [str(p) for p in write_opf_outputs(ev, out / "ev")]
-    files.append(
-        str(_impact_figure(base, ev, ev_bus, n_ev, series, v_min_pu, out / "ev_impact.png"))
-    )
     v_host = host_res.v_pu
     b_pos, t_pos = np.unravel_index(int(np.argmin(v_host.to_numpy())), v_host.shape)
     timings["total_s"] = time.perf_counter() - t_all
-    return EVGridDaySummary(
+    stats = EVGridDaySummary(
         date=str(start.date()),
         ev_bus=ev_bus,
         kwh_per_vehicle_day=float(per_vehicle_mw.sum() * 1e3),
@@ -219,41 +271,34 @@ def run(
         max_relaxation_gap_rel=max(r.relaxation_gap_rel for r in (base, host_res, ev)),
         max_ac_dv_pu=max(r.ac_max_dv_pu for r in (base, host_res, ev)),
         timings_s=timings,
-        files=files,
+    )
+    return EVGridDayResult(
+        config=config, stats=stats, base=base, hosting=host_res, ev=ev, price=series, feeder=feeder
     )
 
 
-def _impact_figure(
-    base: OPFResult,
-    ev: OPFResult,
-    bus: int,
-    n_vehicles: int,
-    price: pd.Series,
-    v_min_pu: float,
-    path: Path,
-) -> Path:
-    """DLMP and voltage at the EV bus over the day, without and with the EVs."""
-    hours = [t.strftime("%H:%M") for t in pd.DatetimeIndex(price.index)]
-    x = np.arange(len(hours))
-    fig = Figure(figsize=(10, 6.5))
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    ax1.step(x, price.to_numpy(), where="mid", color="grey", label="NL day-ahead (substation)")
-    ax1.step(x, base.dlmp_eur_per_mwh.loc[bus], where="mid", label=f"DLMP bus {bus}, no EVs")
-    ax1.step(
-        x, ev.dlmp_eur_per_mwh.loc[bus], where="mid", label=f"DLMP bus {bus}, {n_vehicles} EVs"
+def write_outputs(result: EVGridDayResult, out_dir: str | Path) -> list[Path]:
+    """Write ``base/`` and ``ev/`` (each OPF's tables and figures,
+    :func:`evagg.report.grid.write_opf_outputs`), ``ev_impact.png`` and ``summary.json``."""
+    from evagg.report.grid import ev_impact_figure, write_opf_outputs
+
+    out = Path(out_dir)
+    s = result.stats
+    date = s.date
+    files = write_opf_outputs(result.base, out / "base", result.feeder, f"{CASE}, no EVs", date)
+    files += write_opf_outputs(
+        result.ev, out / "ev", result.feeder, f"{CASE}, {int(s.hosting_vehicles)} EVs", date
     )
-    ax1.set_ylabel("price [EUR/MWh]")
-    ax1.legend(fontsize=8)
-    ax1.grid(alpha=0.3)
-    ax2.plot(x, base.v_pu.min(axis=0), label="lowest voltage, no EVs")
-    ax2.plot(x, ev.v_pu.min(axis=0), label=f"lowest voltage, {n_vehicles} EVs")
-    ax2.axhline(v_min_pu, color="k", ls="--", lw=0.8, label=f"limit {v_min_pu:g} pu")
-    ax2.set_ylabel("|V| [pu]")
-    ax2.set_xticks(x[::2], hours[::2], rotation=45, fontsize=8)
-    ax2.legend(fontsize=8)
-    ax2.grid(alpha=0.3)
-    fig.suptitle(f"Uncontrolled EV charging at bus {bus} of case33bw (hosting limit)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    fig = ev_impact_figure(
+        result.base,
+        result.ev,
+        s.ev_bus,
+        int(np.floor(s.hosting_vehicles)),
+        result.price,
+        result.config.v_min_pu,
+        CASE,
+    )
+    fig.savefig(out / "ev_impact.png", dpi=120)
+    files.append(out / "ev_impact.png")
+    files.append(write_json(out / "summary.json", result.summary()))
+    return files

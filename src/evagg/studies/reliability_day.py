@@ -34,20 +34,16 @@ from evagg.reliability import (
     SlotModel,
     allocation_reliability,
     bid_curve,
-    bid_curve_figure,
     build_slot_model,
     calibrate,
-    calibration_figure,
     classify_users,
     compare_classifications,
     delivered_kwh,
     fit_gaussian_mixture,
     monte_carlo_fleet,
     reliability_curves,
-    reliability_figure,
     reliability_table,
     user_mix_curves,
-    user_mix_figure,
 )
 
 __all__ = ["METHODS", "ReliabilityDayResult", "load_fleet", "run", "write_outputs"]
@@ -330,6 +326,15 @@ def write_outputs(result: ReliabilityDayResult, out_dir: str | Path) -> list[Pat
 
     Returns the paths written.
     """
+    from evagg.report.reliability import (
+        bid_curve_figure,
+        calibration_figure,
+        reliability_figure,
+        user_mix_figure,
+    )
+
+    case = f"fleet of {result.fleet.n_vehicles} EVs"
+    date = str(result.day.date())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -350,18 +355,22 @@ def write_outputs(result: ReliabilityDayResult, out_dir: str | Path) -> list[Pat
     if result.user_mix_lambda is not None and result.user_mix_curves is not None:
         result.user_mix_lambda.to_csv(path("user_mix.csv"))
         result.user_mix_curves.to_csv(path("user_mix_curves.csv"))
-        user_mix_figure(result.user_mix_curves, result.target).savefig(
+        user_mix_figure(result.user_mix_curves, result.target, case, date).savefig(
             path("user_mix.png"), dpi=120
         )
     result.gaussian_mixture.to_csv(path("gaussian_mixture_fit.csv"), index=False)
     result.classification.to_csv(path("classification_comparison.csv"))
-    reliability_figure(result.reliability_curves, result.target).savefig(
+    reliability_figure(result.reliability_curves, result.target, case, date).savefig(
         path("reliability_curves.png"), dpi=120
     )
-    bid_curve_figure(result.curve, result.realised_kwh, result.target).savefig(
+    bid_curve_figure(result.curve, result.realised_kwh, result.target, case).savefig(
         path("bid_curve.png"), dpi=120
     )
-    calibration_figure(result.calibration).savefig(path("calibration.png"), dpi=120)
+    first = result.calibration.table
+    cal_date = date
+    if "day" in first:
+        cal_date = f"{first['day'].min()} .. {first['day'].max()}"
+    calibration_figure(result.calibration, case, cal_date).savefig(path("calibration.png"), dpi=120)
     with open(path("result.json"), "w", encoding="utf-8") as fh:
         json.dump(result.as_json(out), fh, indent=2)
     return written

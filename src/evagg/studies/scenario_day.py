@@ -10,32 +10,37 @@ prices of that day.
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from pydantic import Field, model_validator
 
 from evagg.data import load_nl_day_ahead_prices
 from evagg.errors import InputError
 from evagg.scenarios import (
     DA_PRICE,
     EV_DEMAND,
-    NEG_BAL_PRICE,
-    POS_BAL_PRICE,
     ScenarioSet,
     fast_forward_reduction,
     fit_price_model,
     market_scenarios,
-    plot_fan_chart,
     score_scenarios,
 )
 from evagg.scenarios._common import SeedLike, as_generator, check_count, local_day
+from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 
-__all__ = ["ScenarioDaySummary", "expected_fleet_demand_mwh", "run"]
+__all__ = [
+    "Config",
+    "ScenarioDayResult",
+    "ScenarioDaySummary",
+    "expected_fleet_demand_mwh",
+    "run",
+    "write_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,6 @@ class ScenarioDaySummary:
         Total expected EV demand of the day [MWh] and its source (``demand_source``).
     timings_s
         Wall time per stage [s].
-    png, csv_scenarios, csv_reduced
-        Written files.
     """
 
     date: str
@@ -95,9 +98,6 @@ class ScenarioDaySummary:
     expected_demand_mwh: float
     demand_source: str
     timings_s: dict[str, float] = field(default_factory=dict)
-    png: str = ""
-    csv_scenarios: str = ""
-    csv_reduced: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for JSON or tables)."""
@@ -139,169 +139,163 @@ def expected_fleet_demand_mwh(
     return (day.clip(lower=0.0) / replicas / 1000.0).rename(EV_DEMAND)
 
 
-def _progress(enabled: bool) -> AbstractContextManager[Any]:
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+class Config(StudyConfig):
+    """Scenario day: market scenarios for one real NL day, reduced and scored (seed 002 §5.1)."""
 
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True
+    date: str = Field(default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices).")
+    n: int = Field(default=200, ge=1, description="Scenarios generated (seed 002 §5.1: 200).")
+    reduce_to: int = Field(
+        default=10, ge=1, description="Scenarios kept by fast forward selection."
     )
+    seed: int = Field(default=0, description="Seed of the fleet and the scenarios.")
+    n_vehicles: int = Field(
+        default=1000, ge=1, description="Synthetic fleet size for the EV demand."
+    )
+    train_days: int = Field(
+        default=28, ge=1, description="Training window of the price model [days]."
+    )
+    max_gap_hours: int = Field(default=2, ge=0, description="Longest price gap interpolated [h].")
+
+    @model_validator(mode="after")
+    def _reduce_within_n(self) -> Config:
+        if self.reduce_to > self.n:
+            raise InputError(
+                "reduce_to", self.reduce_to, f"exceeds the number of scenarios n={self.n}"
+            )
+        return self
 
 
-def _figure(ss: ScenarioSet, reduced: ScenarioSet, realised: pd.Series | None, date: str) -> Figure:
-    fig = Figure(figsize=(13, 8), layout="constrained")
-    axes = fig.subplots(2, 2)
-    titles = {
-        DA_PRICE: f"Day-ahead price NL {date} [EUR/MWh]",
-        POS_BAL_PRICE: "Positive balancing price [EUR/MWh]",
-        NEG_BAL_PRICE: "Negative balancing price [EUR/MWh]",
-        EV_DEMAND: "EV demand [MWh/h]",
-    }
-    for ax, q in zip(axes.ravel(), titles, strict=True):
-        plot_fan_chart(
-            ss, q, realised if q == DA_PRICE else None, ax=ax, reduced=reduced, title=titles[q]
-        )
-    return fig
+@dataclass(frozen=True)
+class ScenarioDayResult:
+    """Scenario sets of the day, realised prices and scores (:class:`ScenarioDaySummary`)."""
+
+    config: Config
+    scenarios: ScenarioSet
+    reduced: ScenarioSet
+    realised: pd.Series | None
+    stats: ScenarioDaySummary
+    case: str = "NL day-ahead market"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able key numbers."""
+        return asdict(self.stats)
+
+    @property
+    def verifications(self) -> list[Verification]:
+        """Probabilities of the reduced set sum to one; the price model converged."""
+        return [
+            check_at_most(
+                "reduced-set probabilities sum to 1 (|Σp − 1|)",
+                abs(float(self.reduced.p.sum()) - 1.0),
+                1e-9,
+                "fast forward selection redistributes removed mass to kept scenarios",
+            ),
+            Verification(
+                "price model fit converged",
+                float(self.stats.converged),
+                1.0,
+                self.stats.converged,
+                f"{self.stats.price_model}, trained {self.stats.train_start} .. "
+                f"{self.stats.train_end}",
+            ),
+        ]
+
+
+Progress = Callable[[str], None]
 
 
 def run(
-    date: Any,
-    n: int = 200,
-    reduce_to: int = 10,
-    out_dir: str | Path = "evagg-out",
-    seed: SeedLike = 0,
-    progress: bool = True,
+    config: Config,
     *,
-    expected_demand_mwh: pd.Series | None = None,
-    n_vehicles: int = 1000,
-    train_days: int = 28,
     prices: pd.Series | None = None,
-    max_gap_hours: int = 2,
-) -> ScenarioDaySummary:
-    """Generate, reduce, plot and score market scenarios for one real market day.
+    expected_demand_mwh: pd.Series | None = None,
+    progress: Progress | None = None,
+) -> ScenarioDayResult:
+    """Generate, reduce and score market scenarios for one real market day (no files).
 
     Parameters
     ----------
-    date
-        Local market day ``"YYYY-MM-DD"``; needs ``train_days`` of bundled prices before
-        it (data: 2015-01-01 .. 2025-01-07, Europe/Amsterdam).
-    n
-        Scenarios generated (default 200, as seed 002 §5.1).
-    reduce_to
-        Scenarios kept by fast forward selection (seed 002 keeps 7; default 10).
-    out_dir
-        Folder for ``scenario_day_<date>.png``, ``scenarios_<date>.csv`` (all scenarios)
-        and ``scenarios_reduced_<date>.csv`` (long format: time, scenario, one column
-        per quantity, probability). Created if missing.
-    seed
-        Seed of the fleet and the scenarios; same seed, same files.
-    progress
-        Show a rich progress bar.
-    expected_demand_mwh
-        Expected EV demand [MWh per hour] on the day's hourly index; by default
-        :func:`expected_fleet_demand_mwh` of ``n_vehicles`` vehicles.
-    n_vehicles
-        Fleet size for the default expected demand.
-    train_days
-        Training window of the price model [days].
+    config
+        Study settings (:class:`Config`): the day needs ``train_days`` of bundled prices
+        before it (data: 2015-01-01 .. 2025-01-07, Europe/Amsterdam).
     prices
         Hourly day-ahead prices to use instead of the bundled NL series.
-    max_gap_hours
-        Longest gap in the training prices filled by linear interpolation (default 2:
-        the bundled series lacks two single hours, 2023-12-31 00:00 and 2024-12-31
-        00:00); the number filled is reported as ``filled_hours``.
+    expected_demand_mwh
+        Expected EV demand [MWh per hour] on the day's hourly index; by default
+        :func:`expected_fleet_demand_mwh` of ``config.n_vehicles`` vehicles.
+    progress
+        Called with the name of each stage as it starts.
 
     Returns
     -------
-    ScenarioDaySummary
+    ScenarioDayResult
     """
-    n = check_count("n", n)
-    reduce_to = check_count("reduce_to", reduce_to)
-    if reduce_to > n:
-        raise InputError("reduce_to", reduce_to, f"exceeds the number of scenarios n={n}")
-    rng = as_generator(seed)
-    out = Path(out_dir)
+    cfg = config
+    n = check_count("n", cfg.n)
+    reduce_to = check_count("reduce_to", cfg.reduce_to)
+    say = progress or (lambda _stage: None)
+    rng = as_generator(cfg.seed)
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
-    with _progress(progress) as bar:
-        task = bar.add_task("scenario day", total=6) if bar is not None else None
 
-        def step(desc: str) -> None:
-            if bar is not None and task is not None:
-                bar.update(task, advance=1, description=desc)
-
-        if bar is not None and task is not None:
-            bar.update(task, description="loading prices")
-        t = time.perf_counter()
-        if prices is None:
-            prices = load_nl_day_ahead_prices()
-        tz = prices.index.tz if isinstance(prices.index, pd.DatetimeIndex) else None
-        if tz is None:
-            raise InputError("prices.index", type(prices.index).__name__, "must be tz-aware")
-        start, end = local_day("date", date, tz)
-        iso = str(start.date())
-        if expected_demand_mwh is None:
-            expected_demand_mwh = expected_fleet_demand_mwh(
-                iso, n_vehicles=n_vehicles, seed=rng, tz=str(tz)
-            )
-            demand_source = f"uncontrolled charging, synthetic fleet of {n_vehicles} EVs"
-        else:
-            demand_source = "given"
-        timings["data_s"] = time.perf_counter() - t
-        step("fitting price model")
-
-        t = time.perf_counter()
-        model = fit_price_model(prices, iso, train_days, max_gap_hours=max_gap_hours)
-        timings["fit_s"] = time.perf_counter() - t
-        step("simulating scenarios")
-
-        t = time.perf_counter()
-        ss = market_scenarios(prices, iso, expected_demand_mwh, n=n, seed=rng, price_model=model)
-        timings["generate_s"] = time.perf_counter() - t
-        step("reducing")
-
-        t = time.perf_counter()
-        red = fast_forward_reduction(ss, reduce_to)
-        timings["reduce_s"] = time.perf_counter() - t
-        step("scoring and plotting")
-
-        t = time.perf_counter()
-        realised = prices.loc[(prices.index >= start) & (prices.index < end)]
-        have_real = realised.index.equals(ss.time_index)
-        train = prices.loc[prices.index.isin(model.train_index)]
-        scores: dict[str, float | None] = dict.fromkeys(
-            ("mae", "rmse", "crps", "bmae", "brmse", "rmae", "rcrps", "cov"), None
+    say("loading prices")
+    t = time.perf_counter()
+    if prices is None:
+        prices = load_nl_day_ahead_prices()
+    tz = prices.index.tz if isinstance(prices.index, pd.DatetimeIndex) else None
+    if tz is None:
+        raise InputError("prices.index", type(prices.index).__name__, "must be tz-aware")
+    start, end = local_day("date", cfg.date, tz)
+    iso = str(start.date())
+    if expected_demand_mwh is None:
+        expected_demand_mwh = expected_fleet_demand_mwh(
+            iso, n_vehicles=cfg.n_vehicles, seed=rng, tz=str(tz)
         )
-        if have_real:
-            full = score_scenarios(ss, DA_PRICE, realised)
-            base = float(train.mean()) - realised.to_numpy(dtype=float)
-            scores = {
-                "mae": full.mae,
-                "rmse": full.rmse,
-                "crps": full.crps,
-                "bmae": float(np.mean(np.abs(base))),
-                "brmse": float(np.sqrt(np.mean(base**2))),
-                "rmae": score_scenarios(red.scenarios, DA_PRICE, realised).mae,
-                "rcrps": score_scenarios(red.scenarios, DA_PRICE, realised).crps,
-                "cov": full.coverage,
-            }
-        out.mkdir(parents=True, exist_ok=True)
-        png = out / f"scenario_day_{iso}.png"
-        fig = _figure(ss, red.scenarios, realised if have_real else None, iso)
-        fig.savefig(png, dpi=110)
-        timings["plot_s"] = time.perf_counter() - t
-        step("writing CSV")
+        demand_source = f"uncontrolled charging, synthetic fleet of {cfg.n_vehicles} EVs"
+    else:
+        demand_source = "given"
+    timings["data_s"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        csv_all = out / f"scenarios_{iso}.csv"
-        csv_red = out / f"scenarios_reduced_{iso}.csv"
-        ss.to_long().to_csv(csv_all)
-        red.scenarios.to_long().to_csv(csv_red)
-        timings["csv_s"] = time.perf_counter() - t
-        step("done")
+    say("fitting price model")
+    t = time.perf_counter()
+    model = fit_price_model(prices, iso, cfg.train_days, max_gap_hours=cfg.max_gap_hours)
+    timings["fit_s"] = time.perf_counter() - t
+
+    say("simulating scenarios")
+    t = time.perf_counter()
+    ss = market_scenarios(prices, iso, expected_demand_mwh, n=n, seed=rng, price_model=model)
+    timings["generate_s"] = time.perf_counter() - t
+
+    say("reducing")
+    t = time.perf_counter()
+    red = fast_forward_reduction(ss, reduce_to)
+    timings["reduce_s"] = time.perf_counter() - t
+
+    say("scoring")
+    t = time.perf_counter()
+    realised = prices.loc[(prices.index >= start) & (prices.index < end)]
+    have_real = realised.index.equals(ss.time_index)
+    train = prices.loc[prices.index.isin(model.train_index)]
+    scores: dict[str, float | None] = dict.fromkeys(
+        ("mae", "rmse", "crps", "bmae", "brmse", "rmae", "rcrps", "cov"), None
+    )
+    if have_real:
+        full = score_scenarios(ss, DA_PRICE, realised)
+        base = float(train.mean()) - realised.to_numpy(dtype=float)
+        reduced_score = score_scenarios(red.scenarios, DA_PRICE, realised)
+        scores = {
+            "mae": full.mae,
+            "rmse": full.rmse,
+            "crps": full.crps,
+            "bmae": float(np.mean(np.abs(base))),
+            "brmse": float(np.sqrt(np.mean(base**2))),
+            "rmae": reduced_score.mae,
+            "rcrps": reduced_score.crps,
+            "cov": full.coverage,
+        }
+    timings["score_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t_all
-    return ScenarioDaySummary(
+    stats = ScenarioDaySummary(
         date=iso,
         n_scenarios=n,
         n_reduced=reduce_to,
@@ -323,7 +317,37 @@ def run(
         expected_demand_mwh=float(expected_demand_mwh.sum()),
         demand_source=demand_source,
         timings_s=timings,
-        png=str(png),
-        csv_scenarios=str(csv_all),
-        csv_reduced=str(csv_red),
     )
+    return ScenarioDayResult(
+        config=cfg,
+        scenarios=ss,
+        reduced=red.scenarios,
+        realised=realised if have_real else None,
+        stats=stats,
+    )
+
+
+def output_names(date: str) -> dict[str, str]:
+    """File names ``write_outputs`` uses for the day ``date`` (fan chart, CSVs)."""
+    return {
+        "png": f"scenario_day_{date}.png",
+        "csv_scenarios": f"scenarios_{date}.csv",
+        "csv_reduced": f"scenarios_reduced_{date}.csv",
+    }
+
+
+def write_outputs(result: ScenarioDayResult, out_dir: str | Path) -> list[Path]:
+    """Write the fan chart (PNG), all and reduced scenarios (long CSV with probabilities)
+    and ``summary.json`` to ``out_dir``; returns the paths."""
+    from evagg.report.scenarios import scenario_day_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = {k: out / v for k, v in output_names(result.stats.date).items()}
+    fig = scenario_day_figure(
+        result.scenarios, result.reduced, result.realised, result.stats.date, result.case
+    )
+    fig.savefig(names["png"], dpi=110)
+    result.scenarios.to_long().to_csv(names["csv_scenarios"])
+    result.reduced.to_long().to_csv(names["csv_reduced"])
+    return [*names.values(), write_json(out / "summary.json", result.summary())]
