@@ -344,6 +344,19 @@ def price_candidates(inputs: BiddingInputs, tol: float = 1e-9) -> PriceCandidate
     )
 
 
+FORMULATIONS = ("auto", "kkt", "enumeration")
+
+
+def choose_formulation(inputs: BiddingInputs, formulation: str = "auto") -> str:
+    """The exact formulation to build: ``"auto"`` picks ``"enumeration"`` unless an
+    average-price cap makes it inexact (then ``"kkt"``); others are returned as given."""
+    if formulation not in FORMULATIONS:
+        raise InputError("formulation", formulation, f"must be one of {FORMULATIONS}")
+    if formulation != "auto":
+        return formulation
+    return "kkt" if inputs.avg_price_cap_eur_per_mwh is not None else "enumeration"
+
+
 @dataclass
 class BiddingModel:
     """The single-level MILP and handles to its variables (built by :func:`build_bidding`).
@@ -369,13 +382,14 @@ class BiddingModel:
     kkt: KKTReformulation | None
     enum: PriceCandidates | None
     formulation: str
+    rival_recourse: bool
     build_time_s: float
 
 
 def build_bidding(
     inputs: BiddingInputs,
     beta: float = 0.0,
-    formulation: str = "kkt",
+    formulation: str = "auto",
     *,
     rival_recourse: bool = False,
 ) -> BiddingModel:
@@ -388,11 +402,14 @@ def build_bidding(
     beta
         Initial risk weight β ≥ 0 (a ``cp.Parameter``; change it and re-solve).
     formulation
-        ``"kkt"`` (default): the seed's reformulation (16)–(32) through
-        :func:`evagg.optim.bilevel.kkt_reformulate`. ``"enumeration"``: evagg's exact
-        alternative (:func:`price_candidates`): the offered price is chosen among the
+        ``"auto"`` (default): ``"enumeration"`` where it is exact (no average-price
+        cap), else ``"kkt"``; the choice is recorded in ``BiddingModel.formulation`` and
+        ``BiddingResult.formulation``. ``"kkt"``: the seed's reformulation (16)–(32)
+        through :func:`evagg.optim.bilevel.kkt_reformulate`. ``"enumeration"``: evagg's
+        exact alternative (:func:`price_candidates`): the offered price is chosen among the
         breakpoints of the owners' response, one binary per (hour, candidate); no big-M.
-        Exact only without the average-price cap (raises otherwise).
+        Exact only without the average-price cap (raises otherwise). Both give the same
+        optimum (tests); enumeration is 3–100× faster (``benchmarks/bench_bidding.py``).
     rival_recourse
         ``False`` (seed eq. 6): the aggregator supplies ``E^D Σ_ξ v_ξ X_0(ξ)``, i.e. the
         rivals' uncertainty enters only through the expected share. ``True`` (evagg
@@ -406,6 +423,7 @@ def build_bidding(
     """
     t0 = time.perf_counter()
     check_nonnegative("beta", beta)
+    formulation = choose_formulation(inputs, formulation)
     mk = inputs.market
     n_t = len(inputs.time_index)
     n_om = mk.n_scenarios
@@ -488,7 +506,7 @@ def build_bidding(
             x <= cp.multiply(xmax, d_col),
         ]
     else:
-        raise InputError("formulation", formulation, "must be 'kkt' or 'enumeration'")
+        raise InputError("formulation", formulation, "must be 'auto', 'kkt' or 'enumeration'")
     if rival_recourse:
         # Scenario (omega, xi), omega-major: the owners' choice is realised before the
         # balancing recourse, so the aggregator balances the actual share, not its mean.
@@ -545,6 +563,7 @@ def build_bidding(
         kkt=kkt,
         enum=enum,
         formulation=formulation,
+        rival_recourse=rival_recourse,
         build_time_s=time.perf_counter() - t0,
     )
 
@@ -596,6 +615,10 @@ class BiddingResult:
         Big-M constraints active at the solution.
     solve_info
         Solver status and times; ``build_time_s`` is the model build time.
+    formulation
+        The exact formulation that ran (``"kkt"`` or ``"enumeration"``).
+    rival_recourse
+        Whether the balancing recourse is per rival outcome (evagg extension).
     """
 
     beta: float
@@ -615,6 +638,8 @@ class BiddingResult:
     binding_bigm: pd.DataFrame
     solve_info: SolveInfo
     build_time_s: float
+    formulation: str = "kkt"
+    rival_recourse: bool = False
 
     @property
     def expected_shares(self) -> pd.DataFrame:
@@ -638,6 +663,7 @@ class BiddingResult:
         return {
             "beta": self.beta,
             "status": self.solve_info.status,
+            "formulation": self.formulation,
             "expected_profit_eur": self.expected_profit,
             "cvar_eur": self.cvar,
             **{f"expected_{k}": v for k, v in self.expected_energy_mwh.items()},
@@ -656,9 +682,15 @@ def solve(
     mip_rel_gap: float = 1e-6,
     time_limit_s: float | None = None,
     certificate_tol: float = 1e-6,
+    warm_start: bool = True,
     **solver_options: Any,
 ) -> BiddingResult:
     """Solve the bidding MILP (HiGHS by default), verify it and return a result.
+
+    Re-solving the same model for another β (a ``cp.Parameter``: CVXPY re-uses the
+    compiled problem) starts HiGHS from the previous solution when ``warm_start`` (it is
+    feasible for every β, only the objective changes), so a β sweep costs little more
+    than its first solve.
 
     Verification on every solve: the equilibrium certificate (each EV-owner LP re-solved
     exactly with the prices fixed, relative gap ≤ ``certificate_tol`` else
@@ -685,6 +717,8 @@ def solve(
         opts.setdefault("dual_feasibility_tolerance", 1e-9)
         if time_limit_s is not None:
             opts.setdefault("time_limit", float(time_limit_s))
+    if warm_start:
+        opts.setdefault("warm_start", True)
     try:
         info = solve_cvxpy(model.problem, name="bidding", kind="milp", solver=chosen, **opts)
     except InfeasibleError as exc:
@@ -750,6 +784,8 @@ def solve(
         binding_bigm=binding,
         solve_info=info,
         build_time_s=model.build_time_s,
+        formulation=model.formulation,
+        rival_recourse=model.rival_recourse,
     )
 
 

@@ -19,6 +19,7 @@ from evagg.scenarios.prices import (
     PriceModel,
     day_ahead_price_scenarios,
     fit_price_model,
+    refilter_price_model,
 )
 from evagg.scenarios.reduction import (
     ReductionResult,
@@ -49,6 +50,7 @@ __all__ = [
     "market_scenarios",
     "pairwise_distances",
     "reduction_features",
+    "refilter_price_model",
     "rival_level_probabilities",
     "rival_price_scenarios",
     "scenario_set_from_long",

@@ -363,6 +363,21 @@ def _single(realised: ScenarioSet, label: Any) -> tuple[ScenarioSet, ScenarioSet
     return mk, rv
 
 
+def outcome_inputs(realised: ScenarioSet, label: Any, template: BiddingInputs) -> BiddingInputs:
+    """Single-scenario inputs of one realised outcome (perfect foresight), with the price
+    bounds, switching costs and initial shares of ``template``."""
+    mk, rv = _single(realised, label)
+    return BiddingInputs(
+        mk,
+        rv,
+        template.price_min_eur_per_mwh,
+        template.price_max_eur_per_mwh,
+        switching_cost_eur_per_mwh=template.k_matrix,
+        initial_shares=template.x0,
+        p_max_mwh=max(template.p_max, float(mk.array(DEMAND).max())),
+    )
+
+
 def _out_of_sample(
     prices: pd.Series, cfg: BiddingStudyConfig, tick: Progress
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -413,16 +428,7 @@ def _out_of_sample(
         )
         pf = []
         for lab in realised.scenarios:
-            mk, rv = _single(realised, lab)
-            pf_inp = BiddingInputs(
-                mk,
-                rv,
-                inputs.price_min_eur_per_mwh,
-                inputs.price_max_eur_per_mwh,
-                switching_cost_eur_per_mwh=inputs.k_matrix,
-                initial_shares=inputs.x0,
-                p_max_mwh=max(inputs.p_max, float(mk.array(DEMAND).max())),
-            )
+            pf_inp = outcome_inputs(realised, lab, inputs)
             # Exact breakpoint enumeration (cross-checked against the KKT MILP in the tests)
             # keeps the many single-scenario solves fast.
             pf.append(solve(build_bidding(pf_inp, formulation="enumeration")).expected_profit)
