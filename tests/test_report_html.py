@@ -129,7 +129,7 @@ def test_report_command(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "report.html").read_text()
-    assert "x_kwh" in text and ">nested<" in text and "<td class=\"text\">y</td>" in text
+    assert "x_kwh" in text and ">nested<" in text and '<td class="text">y</td>' in text
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])
     assert bad.exit_code != 0 and "not a folder" in str(bad.exception)
     assert write_report(tmp_path) == tmp_path / "report.html"
