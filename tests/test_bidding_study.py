@@ -21,7 +21,7 @@ from evagg.studies.bidding_day import (
 )
 
 
-def test_cli_bidding_json_and_files(tmp_path: Path) -> None:
+def test_cli_bidding_json_and_files(tmp_path: Path, captured_figures: list) -> None:
     out = tmp_path / "bid"
     res = CliRunner().invoke(
         app,
@@ -71,6 +71,11 @@ def test_cli_bidding_json_and_files(tmp_path: Path) -> None:
         "meta.json",
     ):
         assert (out / name).is_file(), name
+    from conftest import assert_readable
+
+    assert len(captured_figures) == 5  # frontier, CDF, prices, shares, energies
+    for name, fig in captured_figures:
+        assert_readable(name, fig)
 
 
 def test_study_config_rejects_bad_values() -> None:
@@ -86,7 +91,7 @@ def test_study_config_rejects_bad_values() -> None:
 def test_full_beta_study_direction_and_frontier() -> None:
     cfg = BiddingStudyConfig(oos_days=1, oos_draws=5, unreduced_betas=())
     res = run_bidding_study(cfg)
-    s = res.summary[res.summary["case"] == "reduced"]
+    s = res.summary_table[res.summary_table["case"] == "reduced"]
     for _, g in s.groupby("switching_cost_eur_per_mwh"):
         g = g.sort_values("beta")
         # Efficient frontier: expected profit non-increasing, CVaR non-decreasing in beta.

@@ -97,21 +97,9 @@ def bidding(
         )
     files = write_outputs(res, out)
     if as_json:
-        cols = [
-            "switching_cost_eur_per_mwh",
-            "case",
-            "beta",
-            "status",
-            "expected_profit_eur",
-            "cvar_eur",
-            "expected_da_mwh",
-            "expected_pos_bal_mwh",
-            "expected_neg_bal_mwh",
-            "max_certificate_gap",
-        ]
-        typer.echo(json.dumps(res.summary[cols].to_dict(orient="records"), indent=2))
+        typer.echo(json.dumps(res.summary()["solves"], indent=2))
     else:
-        Console().print(res.summary.round(3).to_string(index=False))
+        Console().print(res.summary_table.round(3).to_string(index=False))
         Console().print(f"wrote {len(files)} files to {out}")
 
 

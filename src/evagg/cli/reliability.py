@@ -52,24 +52,29 @@ def reliability_command(
     kWh of V2G energy: with basis 'energy' (seed 003) the energy the plugged-in vehicles
     hold for the slot; with basis 'power' the energy they can deliver within the slot.
     """
-    from evagg.studies.reliability_day import METHODS, load_fleet, run, write_outputs
+    from evagg.studies.reliability_day import METHODS, Config, run, write_outputs
 
     bid_list = _parse_bids(bids)
     slots = [s.strip() for s in slot.split(",") if s.strip()]
     alloc_slots = [a.strip() for a in allocation_slots.split(",") if a.strip()]
+    cfg = Config(
+        sessions=None if sessions is None else str(sessions),
+        fleet_size=fleet_size,
+        days=days,
+        start=start,
+        tz=tz,
+        slots=tuple(slots),
+        bids_kwh=tuple(bid_list),
+        basis=basis,
+        target=target,
+        calibration_days=calibration_days,
+        allocation_slots=tuple(alloc_slots),
+        seed=seed,
+    )
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("fleet", total=None)
-        fleet = load_fleet(sessions, fleet_size, days, seed, tz, start)
         res = run(
-            fleet,
-            slots,
-            bid_list,
-            basis=basis,
-            target=target,
-            calibration_days=calibration_days,
-            allocation_slots=alloc_slots,
-            user_mix=sessions is None,
-            seed=seed,
+            cfg,
             progress=lambda stage, i, n: bar.update(task, description=stage, completed=i, total=n),
         )
     write_outputs(res, out)

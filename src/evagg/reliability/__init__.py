@@ -8,6 +8,7 @@ out of sample by :func:`calibrate`. See ``docs/reliability.md``.
 """
 
 from evagg.reliability.allocation import SEED_MIXES, allocation_reliability, user_mix_curves
+from evagg.reliability.check import MonteCarloCheck, monte_carlo_agreement
 from evagg.reliability.classify import classify_users, compare_classifications, user_features
 from evagg.reliability.compound import (
     LatticeDistribution,
@@ -39,6 +40,7 @@ __all__ = [
     "CalibrationResult",
     "GaussianMixtureFit",
     "LatticeDistribution",
+    "MonteCarloCheck",
     "SlotModel",
     "allocation_reliability",
     "bid_curve",
@@ -52,6 +54,7 @@ __all__ = [
     "delivered_kwh",
     "discretize",
     "fit_gaussian_mixture",
+    "monte_carlo_agreement",
     "monte_carlo_compound_poisson",
     "monte_carlo_fleet",
     "poisson_binomial_sum",

@@ -29,6 +29,7 @@ __all__ = [
     "Verification",
     "check_at_most",
     "config_error",
+    "mc_verification",
     "read_verifications",
     "verification_frame",
     "write_json",
@@ -77,6 +78,18 @@ class Verification:
 def check_at_most(name: str, value: float, threshold: float, detail: str = "") -> Verification:
     """:class:`Verification` that passes when ``value <= threshold``."""
     return Verification(name, float(value), float(threshold), bool(value <= threshold), detail)
+
+
+def mc_verification(check: Any) -> Verification:
+    """:class:`Verification` of a :class:`evagg.reliability.MonteCarloCheck`."""
+    return Verification(
+        f"V2G reliability at {check.slot}: |exact − Monte Carlo|",
+        check.error,
+        check.tolerance,
+        check.passed,
+        f"exact Poisson-binomial {check.exact:.4f} vs {check.n_samples} simulated fleets "
+        f"{check.monte_carlo:.4f} at bid {check.bid_kwh:.0f} kWh (4 binomial standard errors)",
+    )
 
 
 def verification_frame(checks: Iterable[Verification]) -> pd.DataFrame:

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
 from evagg.bidding import (
     DA_PRICE,
@@ -53,13 +54,16 @@ from evagg.bidding import (
 )
 from evagg.errors import InputError
 from evagg.scenarios import ScenarioSet
+from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 
 __all__ = [
     "BiddingStudyConfig",
     "BiddingStudyResult",
+    "Config",
     "build_inputs",
     "expected_demand_profile",
     "rival_forecast",
+    "run",
     "run_bidding_study",
     "write_outputs",
 ]
@@ -67,29 +71,37 @@ __all__ = [
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class BiddingStudyConfig:
+class Config(StudyConfig):
     """Settings of the study (defaults follow seed 002 §5.1 where it says)."""
 
-    date: str = "2024-03-12"
-    betas: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 20.0, 25.0, 30.0, 100.0)
-    n_scenarios: int = 200
-    reduce_to: int | None = 7
-    n_rivals: int = 3
-    n_rival_scenarios: int = 6
-    switching_costs_eur_per_mwh: tuple[float, ...] = (0.0, 10.0)
-    n_evs: int = 20_000
-    n_sim_evs: int = 400
-    price_max_eur_per_mwh: float = 400.0
-    oos_days: int = 3
-    oos_draws: int = 20
-    oos_beta: float = 1.0
-    unreduced_betas: tuple[float, ...] = (1.0,)
-    formulation: str = "kkt"
-    rival_recourse_sweep: bool = True
-    seed: int = 2024
+    date: str = Field(default="2024-03-12", description="Target market day YYYY-MM-DD.")
+    betas: tuple[float, ...] = Field(
+        default=(0.1, 1.0, 5.0, 10.0, 20.0, 25.0, 30.0, 100.0), description="Risk weights β."
+    )
+    n_scenarios: int = Field(default=200, ge=1, description="Market scenarios generated.")
+    reduce_to: int | None = Field(default=7, description="Kept by reduction (None: all).")
+    n_rivals: int = Field(default=3, description="Rival aggregators (1-3).")
+    n_rival_scenarios: int = Field(default=6, ge=1, description="Rival price draws.")
+    switching_costs_eur_per_mwh: tuple[float, ...] = Field(
+        default=(0.0, 10.0), description="Switching costs K studied [EUR/MWh]."
+    )
+    n_evs: int = Field(default=20_000, ge=1, description="EVs of the region.")
+    n_sim_evs: int = Field(default=400, ge=1, description="Simulated EVs for the profile.")
+    price_max_eur_per_mwh: float = Field(default=400.0, gt=0, description="Offer cap.")
+    oos_days: int = Field(default=3, ge=0, description="Following days scored out of sample.")
+    oos_draws: int = Field(default=20, ge=1, description="Draws per out-of-sample day.")
+    oos_beta: float = Field(default=1.0, ge=0, description="β of the out-of-sample decisions.")
+    unreduced_betas: tuple[float, ...] = Field(
+        default=(1.0,), description="β also solved on the unreduced set."
+    )
+    formulation: str = Field(default="kkt", description="'kkt' or 'enumeration'.")
+    rival_recourse_sweep: bool = Field(
+        default=True, description="Also sweep β with recourse on the rivals' outcome."
+    )
+    seed: int = Field(default=2024, description="Random seed.")
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Config:
         if self.n_rivals not in (1, 2, 3):
             raise InputError("n_rivals", self.n_rivals, "the study defines 1 to 3 rival tariffs")
         if not self.betas or any(b < 0 for b in self.betas):
@@ -98,6 +110,11 @@ class BiddingStudyConfig:
             raise InputError("reduce_to", self.reduce_to, f"must be in [1, {self.n_scenarios}]")
         if self.formulation not in ("kkt", "enumeration"):
             raise InputError("formulation", self.formulation, "must be 'kkt' or 'enumeration'")
+        return self
+
+
+BiddingStudyConfig = Config
+"""Former name of :class:`Config`."""
 
 
 def expected_demand_profile(
@@ -196,10 +213,13 @@ def _group_identical(ss: ScenarioSet) -> ScenarioSet:
 
 @dataclass
 class BiddingStudyResult:
-    """Tables of the study (pandas frames) and the per-β results."""
+    """Tables of the study (pandas frames) and the per-β results.
 
-    config: BiddingStudyConfig
-    summary: pd.DataFrame
+    ``summary_table`` has one row per (K, case, β) solve; :meth:`summary` gives the
+    JSON-able key numbers and :attr:`verifications` the certificates."""
+
+    config: Config
+    summary_table: pd.DataFrame
     hourly: pd.DataFrame
     scenario_profits: pd.DataFrame
     rival_expected: pd.DataFrame
@@ -208,6 +228,55 @@ class BiddingStudyResult:
     certificates: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     results: dict[tuple[float, float, str], BiddingResult] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Per-solve key numbers (case, K, β, profit, CVaR, energies, certificate gap) and
+        the out-of-sample means per strategy [EUR/day]."""
+        cols = [
+            "switching_cost_eur_per_mwh",
+            "case",
+            "beta",
+            "status",
+            "expected_profit_eur",
+            "cvar_eur",
+            "expected_da_mwh",
+            "expected_pos_bal_mwh",
+            "expected_neg_bal_mwh",
+            "max_certificate_gap",
+        ]
+        out: dict[str, Any] = {
+            "date": self.config.date,
+            "solves": self.summary_table[cols].to_dict(orient="records"),
+        }
+        if not self.out_of_sample.empty:
+            means = self.out_of_sample.drop(columns=["date", "draw"]).mean()
+            out["out_of_sample_mean_eur"] = {k: float(v) for k, v in means.items()}
+        return out
+
+    @property
+    def verifications(self) -> list[Verification]:
+        """Worst bilevel certificate per case: follower optimality gap and strong-duality
+        residual (the solve raises :class:`evagg.VerificationError` above tolerance)."""
+        checks = []
+        for case, g in self.certificates.groupby("case", sort=False):
+            n = int(g["n_followers"].sum())
+            checks.append(
+                check_at_most(
+                    f"bilevel certificate ({case}): follower optimality gap (rel)",
+                    float(g["max_relative_gap"].max()),
+                    1e-6,
+                    f"{n} follower problems over {len(g)} solves, leader's decision fixed",
+                )
+            )
+            checks.append(
+                check_at_most(
+                    f"bilevel certificate ({case}): strong duality residual",
+                    float(g["max_duality_gap"].max()),
+                    1e-6,
+                    "c'y = b'μ + h'ν at the MILP values",
+                )
+            )
+        return checks
 
 
 def _hourly(res: BiddingResult, k: float, case: str) -> pd.DataFrame:
@@ -230,8 +299,8 @@ def _hourly(res: BiddingResult, k: float, case: str) -> pd.DataFrame:
     return out
 
 
-def run_bidding_study(
-    cfg: BiddingStudyConfig,
+def run(
+    cfg: Config,
     prices: pd.Series | None = None,
     progress: Progress | None = None,
 ) -> BiddingStudyResult:
@@ -253,7 +322,7 @@ def run_bidding_study(
     tick = progress or (lambda _label: None)
     summaries, hourly, profits, certs = [], [], [], []
     results: dict[tuple[float, float, str], BiddingResult] = {}
-    meta: dict[str, Any] = {"config": asdict(cfg)}
+    meta: dict[str, Any] = {"config": cfg.model_dump(mode="json")}
     rival_expected = pd.DataFrame()
     cases: list[tuple[str, int | None, Sequence[float]]] = [("reduced", cfg.reduce_to, cfg.betas)]
     if cfg.rival_recourse_sweep:
@@ -307,7 +376,7 @@ def run_bidding_study(
     oos, vss = _out_of_sample(prices, cfg, tick)
     return BiddingStudyResult(
         config=cfg,
-        summary=pd.DataFrame(summaries),
+        summary_table=pd.DataFrame(summaries),
         hourly=pd.concat(hourly, ignore_index=True),
         scenario_profits=pd.concat(profits, ignore_index=True),
         rival_expected=rival_expected,
@@ -317,6 +386,10 @@ def run_bidding_study(
         meta=meta,
         results=results,
     )
+
+
+run_bidding_study = run
+"""Former name of :func:`run`."""
 
 
 def _realised(
@@ -455,7 +528,7 @@ def write_outputs(res: BiddingStudyResult, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     tables = {
-        "summary": res.summary,
+        "summary": res.summary_table,
         "hourly": res.hourly,
         "scenario_profits": res.scenario_profits,
         "rival_expected_prices": res.rival_expected.reset_index(),
@@ -472,121 +545,17 @@ def write_outputs(res: BiddingStudyResult, out: Path) -> list[Path]:
     meta = out / "meta.json"
     meta.write_text(json.dumps(res.meta, indent=2, default=str))
     written.append(meta)
+    written.append(write_json(out / "summary.json", res.summary()))
     written += save_plots(res, out)
     return written
 
 
 def save_plots(res: BiddingStudyResult, out: Path) -> list[Path]:
-    """Figures of the study (matplotlib ``Figure`` objects, no global backend).
+    """Write the study's figures (:func:`evagg.report.bidding.bidding_study_figures`)."""
+    from evagg.report.bidding import bidding_study_figures
 
-    ``frontier.png`` (seed Fig. 8), ``profit_cdf.png`` (Fig. 7, whole day),
-    ``prices.png`` (Fig. 13), ``shares.png`` (Fig. 14), ``energies.png`` (Table 1 /
-    Figs. 10–12 totals), ``out_of_sample.png``.
-    """
-    from matplotlib.figure import Figure
-
-    paths: list[Path] = []
-    s = res.summary
-    red = s[s["case"] == "reduced"]
-
-    def save(fig: Figure, name: str) -> None:
-        fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=120)
-        paths.append(path)
-
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.add_subplot()
-    for k, g in red.groupby("switching_cost_eur_per_mwh"):
-        ax.plot(g["cvar_eur"], g["expected_profit_eur"], "o-", label=f"K = {k:g} EUR/MWh")
-        for _, r in g.iterrows():
-            ax.annotate(f"{r['beta']:g}", (r["cvar_eur"], r["expected_profit_eur"]), fontsize=7)
-    ax.set_xlabel("CVaR$_{0.95}$ of daily profit [EUR]")
-    ax.set_ylabel("expected daily profit [EUR]")
-    ax.set_title("Efficient frontier (labels: β)")
-    ax.legend()
-    save(fig, "frontier.png")
-
-    k0 = res.config.switching_costs_eur_per_mwh[0]
-    sp = res.scenario_profits
-    sp = sp[(sp["case"] == "reduced") & (sp["switching_cost_eur_per_mwh"] == k0)]
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.add_subplot()
-    for b, g in sp.groupby("beta"):
-        g = g.sort_values("profit_eur")
-        ax.step(g["profit_eur"], np.cumsum(g["probability"]), where="post", label=f"β = {b:g}")
-    ax.set_xlabel("scenario profit [EUR/day]")
-    ax.set_ylabel("cumulative probability")
-    ax.set_title(f"Profit CDF (K = {k0:g})")
-    ax.legend(fontsize=7)
-    save(fig, "profit_cdf.png")
-
-    h = res.hourly
-    h = h[(h["case"] == "reduced") & (h["switching_cost_eur_per_mwh"] == k0)]
-    b_mid = sorted(h["beta"].unique())[len(h["beta"].unique()) // 2]
-    hb = h[h["beta"] == b_mid]
-    hours = np.arange(len(hb))
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.add_subplot()
-    for col in res.rival_expected.columns:
-        ax.plot(hours, res.rival_expected[col].to_numpy(), ":", marker=".", label=f"{col} (E)")
-    ax.plot(hours, hb["offered_price_eur_per_mwh"].to_numpy(), "k-", lw=2, label="aggregator")
-    ax.set_xlabel("hour of the day")
-    ax.set_ylabel("offered price [EUR/MWh]")
-    ax.set_title(f"Offered vs expected rival prices (β = {b_mid:g}, K = {k0:g})")
-    ax.legend(fontsize=7)
-    save(fig, "prices.png")
-
-    key = (k0, b_mid, "reduced")
-    if key in res.results:
-        sh = res.results[key].expected_shares
-        fig = Figure(figsize=(7, 4.5))
-        ax = fig.add_subplot()
-        bottom = np.zeros(len(sh))
-        for col in sh.columns:
-            ax.bar(np.arange(len(sh)), sh[col].to_numpy(), bottom=bottom, label=col)
-            bottom += sh[col].to_numpy()
-        ax.set_xlabel("hour of the day")
-        ax.set_ylabel("expected share of EV demand")
-        ax.set_title(f"Demand shares (β = {b_mid:g}, K = {k0:g})")
-        ax.legend(fontsize=7)
-        save(fig, "shares.png")
-
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.add_subplot()
-    sweeps = s[s["case"] != "unreduced"]
-    for (case_name, k_cost), g in sweeps.groupby(["case", "switching_cost_eur_per_mwh"]):
-        tag = "" if case_name == "reduced" else " rival recourse"
-        for col, ls in (
-            ("expected_da_mwh", "-"),
-            ("expected_pos_bal_mwh", "--"),
-            ("expected_neg_bal_mwh", ":"),
-        ):
-            ax.plot(g["beta"], g[col], ls, marker="o", label=f"{col[9:]} K={k_cost}{tag}")
-    ax.set_xscale("log")
-    ax.set_xlabel("β")
-    ax.set_ylabel("expected energy [MWh/day]")
-    ax.set_title("Expected DA, +B, −B energy vs β (seed Table 1)")
-    ax.legend(fontsize=7)
-    save(fig, "energies.png")
-
-    if not res.out_of_sample.empty:
-        o = res.out_of_sample.groupby("date")[
-            [
-                "stochastic_eur",
-                "stochastic_rival_recourse_eur",
-                "expected_value_eur",
-                "perfect_foresight_eur",
-            ]
-        ].mean()
-        fig = Figure(figsize=(7, 4.5))
-        ax = fig.add_subplot()
-        x = np.arange(len(o))
-        for i, col in enumerate(o.columns):
-            ax.bar(x + (i - 1.5) * 0.2, o[col].to_numpy(), width=0.2, label=col[:-4])
-        ax.set_xticks(x, list(o.index))
-        ax.set_ylabel("mean realised profit [EUR/day]")
-        ax.set_title("Out of sample")
-        ax.legend(fontsize=7)
-        save(fig, "out_of_sample.png")
+    paths = []
+    for name, fig in bidding_study_figures(res).items():
+        fig.savefig(out / name, dpi=120)
+        paths.append(out / name)
     return paths

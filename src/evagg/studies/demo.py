@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -33,11 +32,16 @@ from evagg.reliability import (
     bid_curve,
     build_slot_model,
     delivered_kwh,
-    monte_carlo_fleet,
-    reliability_table,
+    monte_carlo_agreement,
 )
 from evagg.studies import ev_grid_day, scenario_day
-from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
+from evagg.studies.base import (
+    StudyConfig,
+    Verification,
+    check_at_most,
+    mc_verification,
+    write_json,
+)
 from evagg.studies.bidding_day import BiddingStudyConfig, build_inputs
 
 __all__ = ["DEMO_DATE", "Config", "DemoResult", "run", "write_outputs"]
@@ -157,20 +161,9 @@ def _reliability(
     real = delivered_kwh(fleet, model)
     k = model.pos("10:30")
     bid = float(curve["bid_exact_kwh"].iloc[k])
-    exact = reliability_table(model, ["10:30"], [bid], methods=("exact",))
-    r_exact = float(exact["reliability"].iloc[0])
-    sample = monte_carlo_fleet(
-        model.p.to_numpy()[k], model.v_kwh.to_numpy()[k], MC_SAMPLES, seed=seed
-    )
-    r_mc = float(np.mean(sample >= bid - 1e-9))
-    tol = 4.0 * float(np.sqrt(max(r_exact * (1 - r_exact), 1e-4) / MC_SAMPLES))
-    check = check_at_most(
-        "V2G reliability at 10:30: |exact − Monte Carlo|",
-        abs(r_exact - r_mc),
-        tol,
-        f"exact Poisson-binomial {r_exact:.4f} vs {MC_SAMPLES} simulated fleets {r_mc:.4f} "
-        "at the exact bid (tolerance 4 binomial standard errors)",
-    )
+    mc = monte_carlo_agreement(model, "10:30", bid, MC_SAMPLES, seed)
+    check = mc_verification(mc)
+    r_exact, r_mc = mc.exact, mc.monte_carlo
     stats = {
         "n_vehicles": float(fleet.n_vehicles),
         "expected_kwh_1030": float(curve["expected_kwh"].iloc[k]),

@@ -26,11 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from evagg.fleet import Fleet, synthesize_fleet
 from evagg.io import read_sessions
 from evagg.reliability import (
     CalibrationResult,
+    MonteCarloCheck,
     SlotModel,
     allocation_reliability,
     bid_curve,
@@ -40,13 +42,23 @@ from evagg.reliability import (
     compare_classifications,
     delivered_kwh,
     fit_gaussian_mixture,
+    monte_carlo_agreement,
     monte_carlo_fleet,
     reliability_curves,
     reliability_table,
     user_mix_curves,
 )
+from evagg.studies.base import StudyConfig, Verification, mc_verification
 
-__all__ = ["METHODS", "ReliabilityDayResult", "load_fleet", "run", "write_outputs"]
+__all__ = [
+    "METHODS",
+    "Config",
+    "ReliabilityDayResult",
+    "load_fleet",
+    "run",
+    "run_fleet",
+    "write_outputs",
+]
 
 METHODS = ("poisson", "exact", "gmm")
 """Reliability methods of the slot table: compound Poisson, exact sum, Gaussian mixture."""
@@ -86,8 +98,10 @@ class ReliabilityDayResult:
         Rule vs k-means vs synthetic user classes.
     reliability_curves
         Reliability vs bid per ``"<slot> <method>"`` (the reliability-curves figure).
-    summary
-        JSON-ready summary (``result.json`` without its ``out`` key).
+    summary_data
+        JSON-ready summary (``result.json`` without its ``out`` key; :meth:`summary`).
+    monte_carlo
+        Exact vs Monte Carlo reliability of the exact bid at the target, per table slot.
     """
 
     fleet: Fleet
@@ -105,7 +119,8 @@ class ReliabilityDayResult:
     gaussian_mixture: pd.DataFrame
     classification: pd.DataFrame
     reliability_curves: dict[str, pd.Series]
-    summary: dict[str, object]
+    summary_data: dict[str, object]
+    monte_carlo: tuple[MonteCarloCheck, ...] = ()
 
     @property
     def day(self) -> pd.Timestamp:
@@ -114,7 +129,16 @@ class ReliabilityDayResult:
 
     def as_json(self, out_dir: str | Path) -> dict[str, object]:
         """``result.json``'s content: :attr:`summary` plus the output folder."""
-        return {**self.summary, "out": str(out_dir)}
+        return {**self.summary_data, "out": str(out_dir)}
+
+    def summary(self) -> dict[str, object]:
+        """JSON-able key numbers (reliability per slot and bid, calibration, allocation)."""
+        return self.summary_data
+
+    @property
+    def verifications(self) -> list[Verification]:
+        """Monte Carlo agreement of the exact reliability at each table slot."""
+        return [mc_verification(c) for c in self.monte_carlo]
 
 
 def load_fleet(
@@ -203,7 +227,54 @@ def _summary(
     }
 
 
+class Config(StudyConfig):
+    """Reliability day: how much V2G energy a fleet can promise per slot (seed 003)."""
+
+    sessions: str | None = Field(
+        default=None, description="Session CSV (real data) instead of a synthetic fleet."
+    )
+    fleet_size: int = Field(default=74, ge=1, description="Synthetic fleet size (seed: 74).")
+    days: int = Field(default=120, ge=2, description="Days of synthetic history.")
+    start: str = Field(default="2024-03-04", description="First day of the synthetic fleet.")
+    tz: str = Field(default="Europe/Amsterdam", description="Time zone.")
+    slots: tuple[str, ...] = Field(default=("10:30",), description="Slots of the table.")
+    bids_kwh: tuple[float, ...] = Field(
+        default=(950.0, 1000.0, 1100.0), description="Bids of the table [kWh]."
+    )
+    basis: str = Field(default="energy", description="'energy' (seed 003) or 'power'.")
+    target: float = Field(default=0.95, gt=0, lt=1, description="Reliability target.")
+    calibration_days: int = Field(default=30, ge=1, description="Held-out days.")
+    allocation_slots: tuple[str, ...] = Field(
+        default=("10:00", "18:30"), description="Slots of the allocation table."
+    )
+    user_mix: bool | None = Field(
+        default=None, description="Study the user-type mix (default: synthetic fleets only)."
+    )
+    seed: int = Field(default=0, description="Seed of the fleet and every Monte Carlo step.")
+
+
 def run(
+    config: Config, progress: Callable[[str, int, int], None] | None = None
+) -> ReliabilityDayResult:
+    """Run the reliability day from a :class:`Config` (fleet loaded or synthesised)."""
+    fleet = load_fleet(
+        config.sessions, config.fleet_size, config.days, config.seed, config.tz, config.start
+    )
+    return run_fleet(
+        fleet,
+        config.slots,
+        config.bids_kwh,
+        basis=config.basis,
+        target=config.target,
+        calibration_days=config.calibration_days,
+        allocation_slots=config.allocation_slots,
+        user_mix=config.sessions is None if config.user_mix is None else config.user_mix,
+        seed=config.seed,
+        progress=progress,
+    )
+
+
+def run_fleet(
     fleet: Fleet,
     slots: Sequence[str] = ("10:30",),
     bids_kwh: Sequence[float] = (950.0, 1000.0, 1100.0),
@@ -216,7 +287,8 @@ def run(
     seed: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ReliabilityDayResult:
-    """Run the reliability day on ``fleet``; nothing is written (see :func:`write_outputs`).
+    """Run the reliability day on a given ``fleet``; nothing is written (see
+    :func:`write_outputs`).
 
     Parameters
     ----------
@@ -317,7 +389,13 @@ def run(
         gaussian_mixture=gm,
         classification=comp,
         reliability_curves=figs,
-        summary=_summary(fleet, model, slots, table, real, cal, alloc, target),
+        summary_data=_summary(fleet, model, slots, table, real, cal, alloc, target),
+        monte_carlo=tuple(
+            monte_carlo_agreement(
+                model, s, float(curve["bid_exact_kwh"].iloc[model.pos(s)]), seed=seed
+            )
+            for s in slots
+        ),
     )
 
 
