@@ -29,9 +29,9 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.toml"))
 FAST: dict[str, dict[str, Any] | None] = {
     "scenario_day": {"n": 30, "reduce_to": 5, "train_days": 7},
     "bidding_day": {
-        "betas": [0.1, 10.0],
-        "n_scenarios": 20,
-        "reduce_to": 5,
+        "betas": [10.0],
+        "n_scenarios": 12,
+        "reduce_to": 4,
         "n_rivals": 2,
         "switching_costs_eur_per_mwh": [0.0],
         "oos_days": 0,
@@ -81,10 +81,22 @@ def test_example_fast_variant(path: Path, tmp_path: Path, demo_dir: tuple[Path, 
     if fast is None:  # covered by the session's demo run
         assert config == study.config_model()
         folder = demo_dir[0]
+    elif study.name == "scenario_day":  # through the command: TOML, --html, --json
+        config = validate_config(study, {**config.model_dump(), **fast})
+        folder = tmp_path / study.name
+        toml = tmp_path / "fast.toml"
+        toml.write_text(_toml(study.name, config.model_dump()))
+        res = CliRunner().invoke(app, ["run", str(toml), "--out", str(folder), "--html", "--json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["n_reduced"] == fast["reduce_to"]
+        assert (folder / "report.html").is_file()
     else:
         config = validate_config(study, {**config.model_dump(), **fast})
         folder = tmp_path / study.name
         execute(study, config, folder)
+    # run.json re-runs: it gives back the same study and config
+    again, again_config, _ = load_config(folder / RUN_FILE)
+    assert again.name == study.name and again_config == config
     record = json.loads((folder / RUN_FILE).read_text())
     assert record["study"] == study.name and record["config"] == config.model_dump(mode="json")
     assert record["seed"] == config.seed  # type: ignore[attr-defined]
@@ -107,24 +119,14 @@ def test_example_as_written(path: Path, tmp_path: Path) -> None:
     assert (tmp_path / "report.html").is_file()
 
 
-def test_run_command_html_json_and_rerun(tmp_path: Path) -> None:
-    toml = tmp_path / "s.toml"
-    toml.write_text(
-        'study = "scenario_day"\n[config]\ndate = "2023-10-29"\nn = 12\nreduce_to = 3\n'
-        "train_days = 7\nseed = 5\n"
-    )
-    out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["run", str(toml), "--out", str(out), "--json", "--html"])
-    assert res.exit_code == 0, res.output
-    summary = json.loads(res.stdout)
-    assert summary["n_hours"] == 25  # DST day
-    assert (out / "report.html").is_file() and (out / "run.json").is_file()
-    # re-run from run.json: same config, same numbers
-    again = CliRunner().invoke(
-        app, ["run", str(out / "run.json"), "--out", str(tmp_path / "again"), "--json"]
-    )
-    assert again.exit_code == 0, again.output
-    assert json.loads(again.stdout)["mae_eur_per_mwh"] == summary["mae_eur_per_mwh"]
+def _toml(study: str, config: dict[str, Any]) -> str:
+    """A study TOML for simple configs (scalars and lists; ``None`` left to the default)."""
+    lines = [f"study = {json.dumps(study)}", "[config]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in config.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def test_studies_command_lists_studies() -> None:
     listing = CliRunner().invoke(app, ["studies"], env={"COLUMNS": "200"})
     assert listing.exit_code == 0 and "scenario_day" in listing.output
 
