@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from evagg._checks import parse_timestamp, session_limit_violation
 from evagg.data import (
     load_elaad_arrival,
     load_elaad_connection_time_quantiles,
@@ -110,6 +111,7 @@ class Fleet:
         step: str = "15min",
         start: pd.Timestamp | str | None = None,
         end: pd.Timestamp | str | None = None,
+        limits: dict[str, float] | None = None,
     ) -> Fleet:
         """Build a fleet from real sessions (e.g. ``evagg.io.read_sessions`` output).
 
@@ -129,6 +131,9 @@ class Fleet:
         start, end
             Analysis period; default: local midnight before the first arrival to local
             midnight after the last departure.
+        limits
+            Overrides of the session plausibility bounds
+            (:data:`evagg._checks.SESSION_LIMITS`: length, energy, mean power).
 
         Raises
         ------
@@ -139,6 +144,14 @@ class Fleet:
         """
         _step(step)
         s = _validate_sessions(sessions)
+        hours = (s["departure"] - s["arrival"]).dt.total_seconds() / 3600
+        hit = session_limit_violation(s["energy_kwh"], hours, limits)
+        if hit is not None:
+            k, col, reason = hit
+            value = s[col].iloc[k]
+            raise InputError(
+                f"sessions.{col}[{k}] (vehicle {s['vehicle_id'].iloc[k]})", value, reason
+            )
         tz = s["arrival"].dt.tz
         if vehicles is None:
             g = s.assign(
@@ -298,11 +311,7 @@ def _ramp_integral(
 
 # ---------------------------------------------------------------------- validation
 def _ts(field: str, value: pd.Timestamp | str, tz: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(field, value, "not a timestamp") from None
-    return ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
+    return parse_timestamp(field, value, tz)
 
 
 def _validate_sessions(sessions: Any) -> pd.DataFrame:
@@ -571,11 +580,7 @@ def synthesize_fleet(
     if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise InputError("mix", mix, "proportions must be >= 0 with a positive sum")
     w = w / w.sum()
-    try:
-        t0 = pd.Timestamp(start)
-    except (TypeError, ValueError):
-        raise InputError("start", start, "not a timestamp") from None
-    t0 = (t0.tz_localize(tz) if t0.tzinfo is None else t0.tz_convert(tz)).normalize()
+    t0 = parse_timestamp("start", start, tz).normalize()
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = int(n_vehicles)
     eta = float(efficiency)

@@ -29,6 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evagg._checks import (
+    _ISO_RE,
+    BALANCING_PRICE_LIMITS_EUR_PER_MWH,
+    DA_PRICE_LIMITS_EUR_PER_MWH,
+    check_tz,
+    session_limit_violation,
+)
 from evagg.errors import DataFileError
 
 __all__ = [
@@ -109,6 +116,25 @@ def _parse_numbers(name: str, df: pd.DataFrame, column: str) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         raise DataFileError(name, _line(i), column, raw.iloc[i], "not a finite number")
+    return values
+
+
+def _parse_prices(
+    name: str, df: pd.DataFrame, column: str, limits: tuple[float, float], what: str
+) -> np.ndarray:
+    """Finite prices [EUR/MWh] within ``limits`` (a typo or unit error otherwise)."""
+    values = _parse_numbers(name, df, column)
+    lo, hi = (float(x) for x in limits)
+    out = (values < lo) | (values > hi)
+    if out.any():
+        i = int(np.argmax(out))
+        raise DataFileError(
+            name,
+            _line(i),
+            column,
+            df[column].iloc[i],
+            f"price outside [{lo:g}, {hi:g}] EUR/MWh ({what}); pass price_limits if intended",
+        )
     return values
 
 
@@ -196,7 +222,12 @@ def _check_series_times(
         )
 
 
-def read_entsoe_day_ahead_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Series:
+def read_entsoe_day_ahead_prices(
+    path: str | Path,
+    tz: str = ENTSOE_TZ,
+    *,
+    price_limits: tuple[float, float] = DA_PRICE_LIMITS_EUR_PER_MWH,
+) -> pd.Series:
     """Read an ENTSO-E Transparency day-ahead price export.
 
     Parameters
@@ -205,6 +236,9 @@ def read_entsoe_day_ahead_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Se
         CSV exported from the Transparency Platform (Day-ahead Prices, one bidding zone).
     tz
         Time zone the MTU column is written in (CET/CEST).
+    price_limits
+        Plausible price range [EUR/MWh]; default the EU harmonised day-ahead limits
+        −500 / +4000 EUR/MWh (:data:`evagg._checks.DA_PRICE_LIMITS_EUR_PER_MWH`).
 
     Returns
     -------
@@ -215,20 +249,29 @@ def read_entsoe_day_ahead_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Se
     ------
     DataFileError
         Missing columns, unparseable or duplicate timestamps, non-existent local times
-        (DST gap), missing intervals, or a non-numeric price (e.g. ``n/e``), naming line,
-        column and value.
+        (DST gap), missing intervals, a non-numeric price (e.g. ``n/e``) or one outside
+        ``price_limits``, naming line, column and value.
     """
+    tz = check_tz("tz", tz)
     name, df = _read_csv(path)
     tcol = _find_column(name, df, "MTU time", r"^MTU\b")
     pcol = _find_column(name, df, "day-ahead price", r"day-ahead price")
     index, step = _parse_mtu(name, df, tcol, tz)
     _check_series_times(name, df, tcol, index, step)
-    values = _parse_numbers(name, df, pcol)
+    values = _parse_prices(name, df, pcol, price_limits, "EU harmonised day-ahead limits")
     return pd.Series(values, index=index.rename("time"), name="price_eur_per_mwh")
 
 
-def read_entsoe_imbalance_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.DataFrame:
+def read_entsoe_imbalance_prices(
+    path: str | Path,
+    tz: str = ENTSOE_TZ,
+    *,
+    price_limits: tuple[float, float] = BALANCING_PRICE_LIMITS_EUR_PER_MWH,
+) -> pd.DataFrame:
     """Read an ENTSO-E Transparency imbalance-price export (positive and negative prices).
+
+    ``price_limits`` [EUR/MWh] default to the EU balancing platforms' ±15 000 EUR/MWh
+    (:data:`evagg._checks.BALANCING_PRICE_LIMITS_EUR_PER_MWH`).
 
     Returns
     -------
@@ -242,6 +285,7 @@ def read_entsoe_imbalance_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Da
     DataFileError
         As :func:`read_entsoe_day_ahead_prices`.
     """
+    tz = check_tz("tz", tz)
     name, df = _read_csv(path)
     tcol = _find_column(name, df, "settlement-period time", r"settlement period|^MTU\b")
     pos = _find_column(name, df, "positive imbalance price", r"^\+\s*imbalance price|^long\b")
@@ -250,11 +294,14 @@ def read_entsoe_imbalance_prices(path: str | Path, tz: str = ENTSOE_TZ) -> pd.Da
     _check_series_times(name, df, tcol, index, step)
     return pd.DataFrame(
         {
-            "pos_price_eur_per_mwh": _parse_numbers(name, df, pos),
-            "neg_price_eur_per_mwh": _parse_numbers(name, df, neg),
+            "pos_price_eur_per_mwh": _parse_prices(name, df, pos, price_limits, _BAL),
+            "neg_price_eur_per_mwh": _parse_prices(name, df, neg, price_limits, _BAL),
         },
         index=index.rename("time"),
     )
+
+
+_BAL = "EU balancing-energy price limits"
 
 
 def _resolve_session_columns(name: str, df: pd.DataFrame) -> dict[str, str]:
@@ -278,23 +325,55 @@ def _resolve_session_columns(name: str, df: pd.DataFrame) -> dict[str, str]:
     return found
 
 
-_OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_OFFSET_RE = r"(?:Z|GMT|UTC|[+-]\d{2}:?\d{2})$"
+_RFC2822_RE = re.compile(
+    r"^(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} "
+    r"\d{2}:\d{2}(?::\d{2})? (?:GMT|UTC|[+-]\d{4})$"
+)
+"""RFC 2822 timestamps (ACN-Data's ``Wed, 25 Apr 2018 11:08:04 GMT``): unambiguous."""
 
 
-def _parse_session_times(name: str, raw: pd.Series, column: str, tz: str) -> pd.Series:
+def _check_time_format(
+    name: str, raw: pd.Series, text: pd.Series, column: str, time_format: str | None
+) -> str:
+    """The pandas format of a timestamp column; without one, text must be unambiguous."""
+    if time_format is not None:
+        return time_format
+    iso = text.str.match(_ISO_RE).to_numpy()
+    if iso.all():
+        return "ISO8601"
+    rfc = text.str.match(_RFC2822_RE).to_numpy()
+    bad = ~(iso | rfc) if not rfc.all() else np.zeros(len(text), bool)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataFileError(
+            name,
+            _line(i),
+            column,
+            raw.iloc[i],
+            "unparseable timestamp: not ISO 8601 (YYYY-MM-DD HH:MM[:SS][+HH:MM]) or RFC 2822; "
+            "dd/mm vs mm/dd is ambiguous, so give time_format (e.g. '%d/%m/%Y %H:%M')",
+        )
+    return "mixed"
+
+
+def _parse_session_times(
+    name: str, raw: pd.Series, column: str, tz: str, time_format: str | None = None
+) -> pd.Series:
     """Parse one timestamp column: naive values are local ``tz``, offsets are honoured."""
     text = raw.str.strip()
     empty = (text == "").to_numpy()
     if empty.any():
         i = int(np.argmax(empty))
         raise DataFileError(name, _line(i), column, raw.iloc[i], "missing timestamp")
+    fmt = _check_time_format(name, raw, text, column, time_format)
     has_offset = text.str.contains(_OFFSET_RE, regex=True).to_numpy()
     out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {tz}]")
     if has_offset.any():
-        aware = pd.to_datetime(text[has_offset], format="mixed", utc=True, errors="coerce")
+        aware = pd.to_datetime(text[has_offset], format=fmt, utc=True, errors="coerce")
         out[has_offset] = aware.dt.tz_convert(tz)
     if (~has_offset).any():
-        naive = pd.to_datetime(text[~has_offset], format="mixed", errors="coerce")
+        naive = pd.to_datetime(text[~has_offset], format=fmt, errors="coerce")
         ok = naive.notna().to_numpy()
         try:
             local = naive[ok].dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
@@ -320,7 +399,12 @@ def _parse_session_times(name: str, raw: pd.Series, column: str, tz: str) -> pd.
 
 
 def read_sessions(
-    path: str | Path, tz: str = "Europe/Amsterdam", id_column: str | None = None
+    path: str | Path,
+    tz: str = "Europe/Amsterdam",
+    id_column: str | None = None,
+    *,
+    time_format: str | None = None,
+    limits: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Read a charging-session CSV: one row per plug-in session.
 
@@ -336,6 +420,14 @@ def read_sessions(
         are converted to it.
     id_column
         Use this column as ``vehicle_id`` instead of the automatic choice.
+    time_format
+        Explicit ``strftime`` format of the timestamps (e.g. ``"%d/%m/%Y %H:%M"``).
+        Without it, timestamps must be ISO 8601 (``2024-03-04 08:00``, optionally with a
+        UTC offset) or RFC 2822 (ACN-Data); ``03/04/2024`` is rejected as ambiguous.
+    limits
+        Overrides of the plausibility bounds :data:`evagg._checks.SESSION_LIMITS`
+        (``max_power_kw`` = 350 kW, ``max_duration_h`` = 336 h, ``max_energy_kwh`` =
+        250 kWh), e.g. ``{"max_energy_kwh": 600}`` for electric trucks.
 
     Returns
     -------
@@ -347,11 +439,14 @@ def read_sessions(
     Raises
     ------
     DataFileError
-        Missing columns; empty, unparseable, ambiguous or non-existent (DST gap)
-        timestamps; duplicate sessions (same vehicle and arrival); negative or
-        non-numeric energy; departure not after arrival; overlapping sessions of one
-        vehicle. The message names line, column and value.
+        Missing columns; empty, unparseable, non-ISO, ambiguous or non-existent (DST
+        gap) timestamps; duplicate sessions (same vehicle and arrival); negative or
+        non-numeric energy; departure not after arrival; a session beyond a
+        plausibility bound (length, energy, energy for the charger power in the
+        window); overlapping sessions of one vehicle. The message names line, column
+        and value.
     """
+    tz = check_tz("tz", tz)
     name, df = _read_csv(path)
     cols = _resolve_session_columns(name, df)
     if id_column is not None:
@@ -363,8 +458,10 @@ def read_sessions(
     if empty.any():
         i = int(np.argmax(empty))
         raise DataFileError(name, _line(i), cols["vehicle_id"], "", "missing vehicle id")
-    arrival = _parse_session_times(name, df[cols["arrival"]], cols["arrival"], tz)
-    departure = _parse_session_times(name, df[cols["departure"]], cols["departure"], tz)
+    arrival = _parse_session_times(name, df[cols["arrival"]], cols["arrival"], tz, time_format)
+    departure = _parse_session_times(
+        name, df[cols["departure"]], cols["departure"], tz, time_format
+    )
     energy = _parse_numbers(name, df, cols["energy_kwh"])
     neg = energy < 0
     if neg.any():
@@ -397,6 +494,10 @@ def read_sessions(
     out["arrival"] = pd.DatetimeIndex(arrival).tz_convert(tz)
     out["departure"] = pd.DatetimeIndex(departure).tz_convert(tz)
     out["duration_h"] = (out["departure"] - out["arrival"]).dt.total_seconds() / 3600.0
+    hit = session_limit_violation(out["energy_kwh"], out["duration_h"], limits)
+    if hit is not None:
+        i, canon, reason = hit
+        raise DataFileError(name, _line(i), cols[canon], df[cols[canon]].iloc[i], reason)
     if "location" in cols:
         out["location"] = df[cols["location"]].str.strip().to_numpy()
     out.index = pd.Index([_line(i) for i in range(len(out))], name="line")
@@ -431,7 +532,12 @@ def _check_session_overlaps(name: str, out: pd.DataFrame, cols: dict[str, str]) 
         )
 
 
-def read_load_profile(path: str | Path, bus_index: pd.Index) -> dict[str, Any]:
+def read_load_profile(
+    path: str | Path,
+    bus_index: pd.Index,
+    *,
+    price_limits: tuple[float, float] = DA_PRICE_LIMITS_EUR_PER_MWH,
+) -> dict[str, Any]:
     """Read a multi-period load-profile CSV for a feeder.
 
     Format: first column ``time`` (ISO timestamps with UTC offset, or slot numbers), then
@@ -445,6 +551,9 @@ def read_load_profile(path: str | Path, bus_index: pd.Index) -> dict[str, Any]:
         CSV file.
     bus_index
         In-service buses of the feeder; every ``p_mw_<bus>`` column must name one.
+    price_limits
+        Plausible range of ``price_eur_per_mwh`` [EUR/MWh] (default −500 / +4000, the EU
+        harmonised day-ahead limits).
 
     Returns
     -------
@@ -498,10 +607,12 @@ def read_load_profile(path: str | Path, bus_index: pd.Index) -> dict[str, Any]:
                 )
             out["dt_h"] = float(steps[0]) / 3.6e12
         out["time_index"] = ti
+    if "price_eur_per_mwh" in df.columns:
+        out["price"] = _parse_prices(
+            spath, df, "price_eur_per_mwh", price_limits, "EU harmonised day-ahead limits"
+        )
     for col in df.columns[1:]:
         df[col] = _parse_numbers(spath, df, col)
-    if "price_eur_per_mwh" in df.columns:
-        out["price"] = df["price_eur_per_mwh"].to_numpy(float)
     bus_cols = [c for c in df.columns if c.startswith("p_mw_")]
     if "load_scale" in df.columns and bus_cols:
         raise DataFileError(

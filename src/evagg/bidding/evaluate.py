@@ -33,7 +33,7 @@ from evagg.bidding.model import (
 )
 from evagg.errors import InputError, SolverError
 from evagg.optim.bilevel import LowerLevelLP, solve_followers
-from evagg.optim.core import cvar_constraints
+from evagg.optim.core import cvar_constraints, solver_output_to_stderr
 from evagg.scenarios import ScenarioSet
 
 __all__ = [
@@ -202,7 +202,8 @@ def evaluate_fixed_decision(
     if market_limits:
         cons += [e_pos <= inputs.p_max, e_neg <= e_ch]
     prob = cp.Problem(cp.Maximize(mk.p @ profit + float(beta) * cvar), cons)
-    prob.solve(solver="HIGHS")
+    with solver_output_to_stderr():
+        prob.solve(solver="HIGHS")
     if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         return float("-inf")
     if prob.status != cp.OPTIMAL:

@@ -7,6 +7,8 @@ discovers them, so new commands need no edit here.
 from __future__ import annotations
 
 import importlib
+import io
+import os
 import pkgutil
 import sys
 
@@ -39,8 +41,28 @@ def _register_all() -> None:
 _register_all()
 
 
+def _keep_stdout_for_python() -> None:
+    """Route file descriptor 1 to stderr; Python's ``sys.stdout`` keeps the real stdout.
+
+    Solvers and other compiled libraries write logs and banners straight to descriptor 1
+    (HiGHS prints a copyright banner on every solve). After this, only what evagg prints
+    through ``sys.stdout`` (tables, or the JSON of ``--json``) reaches standard output;
+    everything written at C level goes to standard error.
+    """
+    try:
+        sys.stdout.flush()
+        real = os.dup(1)
+        os.dup2(2, 1)
+    except (OSError, ValueError):  # no real descriptors (embedded interpreter)
+        return
+    sys.stdout = io.TextIOWrapper(
+        os.fdopen(real, "wb"), encoding=sys.stdout.encoding or "utf-8", line_buffering=True
+    )
+
+
 def main() -> None:
     """Entry point: run the app, turning an ``EvaggError`` into a one-line message, exit 2."""
+    _keep_stdout_for_python()
     try:
         app()
     except EvaggError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evagg._checks import parse_timestamp
 from evagg.errors import InputError
 
 __all__ = [
@@ -176,11 +177,7 @@ def load_nl_day_ahead_prices(
 
 
 def _stamp(field: str, value: str | pd.Timestamp, tz: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(field, value, "not a timestamp (use YYYY-MM-DD)") from None
-    return ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
+    return parse_timestamp(field, value, tz)
 
 
 def load_pv_profile(tz: str = MARKET_TZ) -> pd.Series:

@@ -230,6 +230,23 @@ class Feeder:
         except KeyError:
             raise InputError("bus", bus, "not an in-service bus of this feeder") from None
 
+    def load_bus_position(self, bus: int, field: str = "bus") -> int:
+        """Position of a bus that may carry load; the substation (slack) bus may not.
+
+        Load at the slack bus is supplied by the external grid directly: no branch, no
+        voltage drop, no loss, so a hosting capacity there is unbounded and meaningless.
+        """
+        pos = self.bus_position(bus)
+        if pos == 0:
+            raise InputError(
+                field,
+                bus,
+                "is the substation (slack) bus, not a load bus: load there never reaches "
+                f"the feeder; choose one of buses {list(self.bus_index[1:4])}..."
+                f"{int(self.bus_index[-1])}",
+            )
+        return pos
+
     # ------------------------------------------------------------------ builder
     @classmethod
     def from_pandapower(

@@ -25,6 +25,7 @@ from evagg.optim.core import (
     cvar_of_samples,
     pick_solver,
     solve_cvxpy,
+    solver_output_to_stderr,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "pick_solver",
     "solve_cvxpy",
     "solve_followers",
+    "solver_output_to_stderr",
 ]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,7 +17,7 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 
-from evagg._checks import check_in_range, check_probabilities
+from evagg._checks import as_finite_array, check_in_range, check_probabilities
 from evagg.errors import InfeasibleError, InputError, SolverError
 
 ProblemKind = Literal["lp", "milp", "socp"]
@@ -29,6 +35,51 @@ class SolveInfo:
     solver: str
     solve_time_s: float
     compile_time_s: float
+
+
+_FD_LOCK = threading.Lock()
+_FD_STATE: dict[str, int] = {"depth": 0, "saved": -1}
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (a solver's ``printf`` output)."""
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no libc symbol table (Windows)
+        pass
+
+
+@contextmanager
+def solver_output_to_stderr() -> Iterator[None]:
+    """Send everything written to file descriptor 1 to descriptor 2 while active.
+
+    Solvers print from C/C++/Rust straight to file descriptor 1 (HiGHS prints its
+    copyright banner even with ``verbose=False``), bypassing ``sys.stdout``. Every evagg
+    solve runs inside this context, so a solver never writes to standard output and
+    ``--json`` output stays parseable. Re-entrant and thread-safe (a depth count: the
+    first entry redirects, the last exit restores). Python's own ``sys.stdout`` is not
+    touched.
+    """
+    with _FD_LOCK:
+        if _FD_STATE["depth"] == 0:
+            try:
+                sys.stdout.flush()
+                _flush_c_stdio()
+                _FD_STATE["saved"] = os.dup(1)
+                os.dup2(2, 1)
+            except (OSError, ValueError):  # no real descriptors (embedded interpreter)
+                _FD_STATE["saved"] = -1
+        _FD_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _FD_LOCK:
+            _FD_STATE["depth"] -= 1
+            if _FD_STATE["depth"] == 0 and _FD_STATE["saved"] >= 0:
+                _flush_c_stdio()
+                os.dup2(_FD_STATE["saved"], 1)
+                os.close(_FD_STATE["saved"])
+                _FD_STATE["saved"] = -1
 
 
 def pick_solver(kind: ProblemKind, solver: str | None = None) -> str:
@@ -74,7 +125,7 @@ def solve_cvxpy(
     chosen = pick_solver(kind, solver)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), solver_output_to_stderr():
             # CVXPY warns "Solution may be inaccurate"; the status check below raises instead.
             warnings.filterwarnings("ignore", message="Solution may be inaccurate")
             problem.solve(solver=chosen, **solver_options)
@@ -145,7 +196,7 @@ def cvar_of_samples(values: npt.ArrayLike, probabilities: npt.ArrayLike, alpha: 
     Mean of the worst ``1 − alpha`` probability mass of ``values``, splitting the atom
     at the value-at-risk. Used to check :func:`cvar_constraints` results.
     """
-    v = np.asarray(values, dtype=float)
+    v = as_finite_array("values", values, ndim=1)
     p = check_probabilities("probabilities", probabilities)
     if v.shape != p.shape:
         raise InputError("values", v.shape, f"shape differs from probabilities {p.shape}")

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from evagg._checks import parse_timestamp
 from evagg.errors import InputError, VerificationError
 from evagg.fleet import Fleet
 from evagg.reliability.compound import _next_pow2
@@ -268,8 +269,7 @@ def calibrate(
     if first_day is None:
         first = min(28, len(days) // 2)
     else:
-        ts = pd.Timestamp(first_day)
-        ts = ts.tz_localize(fleet.tz) if ts.tzinfo is None else ts.tz_convert(fleet.tz)
+        ts = parse_timestamp("first_day", first_day, fleet.tz)
         first = int(days.searchsorted(ts.normalize()))
     if first < 3:
         raise InputError("first_day", first_day, "need at least 3 history days")

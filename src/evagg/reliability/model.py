@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from evagg._checks import parse_timestamp
 from evagg.errors import InputError
 from evagg.fleet import Fleet
 from evagg.reliability.compound import (
@@ -70,12 +71,7 @@ _BASES = ("energy", "power")
 
 
 def _day(fleet: Fleet, day: Any, field: str = "day") -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(day)
-    except (TypeError, ValueError):
-        raise InputError(field, day, "not a date (use YYYY-MM-DD)") from None
-    ts = ts.tz_localize(fleet.tz) if ts.tzinfo is None else ts.tz_convert(fleet.tz)
-    ts = ts.normalize()
+    ts = parse_timestamp(field, day, fleet.tz).normalize()
     if not fleet.start <= ts < fleet.end:
         raise InputError(field, str(day), f"outside the fleet period {fleet.start}..{fleet.end}")
     return ts

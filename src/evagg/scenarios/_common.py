@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evagg._checks import check_tz, parse_timestamp
 from evagg.errors import InputError
 
 SeedLike = int | np.random.Generator | None
@@ -47,15 +47,8 @@ def local_day(field: str, date: Any, tz: Any) -> tuple[pd.Timestamp, pd.Timestam
     The day has 23 or 25 hours on daylight-saving changes; both bounds are local
     midnights. A tz-aware timestamp is first converted to ``tz``; its date is used.
     """
-    if isinstance(date, pd.Timestamp | _dt.datetime | _dt.date | str | np.datetime64):
-        try:
-            ts = pd.Timestamp(date)
-        except (TypeError, ValueError):
-            raise InputError(field, date, "not a date (use YYYY-MM-DD)") from None
-    else:
-        raise InputError(field, date, "not a date (use YYYY-MM-DD)")
-    if ts is pd.NaT:
-        raise InputError(field, date, "not a date (use YYYY-MM-DD)")
+    ts = parse_timestamp(field, date)
+    check_tz("tz", tz)
     if ts.tzinfo is not None:
         ts = ts.tz_convert(tz).tz_localize(None)
     day = ts.normalize()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evagg._checks import check_same_index
+from evagg._checks import as_finite_array, check_probabilities, check_same_index
 from evagg.errors import InputError
 from evagg.scenarios.scenario_set import ScenarioSet
 
@@ -49,16 +49,25 @@ def crps(values: np.ndarray, p: np.ndarray, y: np.ndarray) -> np.ndarray:
             - \tfrac12 \sum_i \sum_j p_i p_j |x_{i,t} - x_{j,t}|
 
     (Gneiting & Raftery 2007, eq. 21, with weights). ``values`` (S, T), ``p`` (S,),
-    ``y`` (T,); returns (T,). Computed in O(S log S) per step from sorted values:
+    ``y`` (T,); returns (T,), each ≥ 0 for a probability vector ``p`` (checked: finite
+    entries, ``p`` ≥ 0 summing to 1, matching shapes; anything else is an
+    :class:`~evagg.errors.InputError`). Computed in O(S log S) per step from sorted values:
     :math:`\sum_{i,j} p_i p_j |x_i - x_j| = 2\sum_k p_k x_k (2F_{k-1} + p_k - 1)` with
     :math:`F` the cumulative weight in sorted order.
     """
+    values = as_finite_array("values", values, ndim=2)
+    p = check_probabilities("p", p)
+    y = as_finite_array("y", y, ndim=1)
+    if values.shape != (p.size, y.size):
+        raise InputError("values", values.shape, f"expected (len(p), len(y)) = {(p.size, y.size)}")
     order = np.argsort(values, axis=0)
     x = np.take_along_axis(values, order, axis=0)
     w = p[order]
     cum_before = np.cumsum(w, axis=0) - w
     spread = 2.0 * np.sum(w * x * (2.0 * cum_before + w - 1.0), axis=0)
-    return np.asarray(p @ np.abs(values - y[None, :]) - 0.5 * spread, dtype=float)
+    # CRPS >= 0 exactly; the sorted-sum form can leave a round-off negative (~1e-13 of
+    # the spread) when every member equals the observation.
+    return np.maximum(np.asarray(p @ np.abs(values - y[None, :]) - 0.5 * spread, dtype=float), 0.0)
 
 
 def score_scenarios(
@@ -111,6 +120,13 @@ def weighted_quantiles(values: np.ndarray, p: np.ndarray, qs: tuple[float, ...])
     Inverse of the weighted empirical CDF (smallest value whose cumulative
     probability reaches the level).
     """
+    values = as_finite_array("values", values, ndim=2)
+    p = check_probabilities("p", p)
+    if values.shape[0] != p.size:
+        raise InputError("values", values.shape, f"expected {p.size} rows (one per scenario)")
+    levels = as_finite_array("qs", qs, ndim=1)
+    if np.any((levels < 0) | (levels > 1)):
+        raise InputError("qs", qs, "probability levels must lie in [0, 1]")
     order = np.argsort(values, axis=0)
     v = np.take_along_axis(values, order, axis=0)
     cum = np.cumsum(p[order], axis=0)

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 from pydantic import Field
 
+from evagg._checks import IsoDate
 from evagg.bidding import build_bidding, solve
 from evagg.data import load_nl_day_ahead_prices
 from evagg.fleet import synthesize_fleet
@@ -56,7 +57,7 @@ MC_SAMPLES = 20_000
 class Config(StudyConfig):
     """The demo: one real NL market day through scenarios, bidding, V2G reliability, grid."""
 
-    date: str = Field(default=DEMO_DATE, description="Market day YYYY-MM-DD (NL prices).")
+    date: IsoDate = Field(default=DEMO_DATE, description="Market day YYYY-MM-DD (NL prices).")
     seed: int = Field(default=0, description="Seed of every random step.")
 
 

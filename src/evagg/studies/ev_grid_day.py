@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from evagg._checks import IsoDate, parse_timestamp
 from evagg.data import load_microgrid_day, load_nl_day_ahead_prices
 from evagg.errors import InputError
 from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult
@@ -78,7 +79,9 @@ class EVGridDaySummary:
 class Config(StudyConfig):
     """EV grid-impact day: hosting capacity and DLMP/voltage/loss impact on case33bw."""
 
-    date: str = Field(default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices).")
+    date: IsoDate = Field(
+        default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices)."
+    )
     ev_bus: int = Field(
         default=17, description="pandapower bus of the EVs (17: far end, Baran-Wu 18)."
     )
@@ -177,10 +180,11 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
     v_slack_max_pu, max_vehicles = config.v_slack_max_pu, config.max_vehicles
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
-    try:
-        start = pd.Timestamp(date)
-    except (TypeError, ValueError):
-        raise InputError("date", date, "not a date (use YYYY-MM-DD)") from None
+    feeder = Feeder.from_pandapower()
+    if ev_bus not in set(feeder.bus_index):
+        raise InputError("ev_bus", ev_bus, f"not a bus of case33bw {list(feeder.bus_index)}")
+    k = feeder.load_bus_position(ev_bus, "ev_bus")
+    start = parse_timestamp("date", date)
     if prices is None:
         series = load_nl_day_ahead_prices(start, start + pd.Timedelta(days=1))
     else:
@@ -204,10 +208,6 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
         raise InputError("prices.index", str(day_index[0]), "does not match the fleet's day")
     timings["data_s"] = time.perf_counter() - t_all
 
-    feeder = Feeder.from_pandapower()
-    if ev_bus not in set(feeder.bus_index):
-        raise InputError("ev_bus", ev_bus, f"not a bus of case33bw {list(feeder.bus_index)}")
-    k = list(feeder.bus_index).index(ev_bus)
     scale = daily_load_scale(day_index)
     p_base = np.outer(feeder.p_load_mw, scale)
     q_base = np.outer(feeder.q_load_mvar, scale)

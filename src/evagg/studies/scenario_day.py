@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from evagg._checks import IsoDate
 from evagg.data import load_nl_day_ahead_prices
 from evagg.errors import InputError
 from evagg.scenarios import (
@@ -142,7 +143,9 @@ def expected_fleet_demand_mwh(
 class Config(StudyConfig):
     """Scenario day: market scenarios for one real NL day, reduced and scored (seed 002 §5.1)."""
 
-    date: str = Field(default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices).")
+    date: IsoDate = Field(
+        default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices)."
+    )
     n: int = Field(default=200, ge=1, description="Scenarios generated (seed 002 §5.1: 200).")
     reduce_to: int = Field(
         default=10, ge=1, description="Scenarios kept by fast forward selection."
