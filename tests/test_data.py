@@ -42,8 +42,10 @@ def test_nl_prices_bad_range() -> None:
         data.load_nl_day_ahead_prices("1990-01-01", "1990-01-02")
     with pytest.raises(InputError, match="start must be before end"):
         data.load_nl_day_ahead_prices("2024-01-02", "2024-01-01")
-    with pytest.raises(InputError, match="not a timestamp"):
+    with pytest.raises(InputError, match="not an ISO 8601 date"):
         data.load_nl_day_ahead_prices("not a date")
+    with pytest.raises(InputError, match="ambiguous"):
+        data.load_nl_day_ahead_prices("03/04/2024")
 
 
 def test_elaad_tables() -> None:
