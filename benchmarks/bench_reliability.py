@@ -3,7 +3,8 @@
 Times, on the same fleet and slot model:
 - (a) compound Poisson, all 96 slots in one batched FFT (target: < 2 s on 2 cores);
 - (a) with the Gaussian-mixture severity (per slot);
-- (b) exact Poisson-binomial (per slot, grouped vehicles);
+- (b) exact Poisson-binomial (log-series on the lattice, one FFT per slot, safe bids;
+  target: < 0.5 s, the default method's budget);
 - a 100,000-sample Monte Carlo of the fleet (independent Bernoulli presence), timed on
   ``--mc-slots`` slots and scaled to 96 (stated in the table);
 and prints each as a ratio to (a). Also reports building the fleet and the slot model.
@@ -29,6 +30,15 @@ def _timed(fn):  # type: ignore[no-untyped-def]
     return time.perf_counter() - t0, out
 
 
+def _load() -> str:
+    try:
+        import os
+
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except (OSError, AttributeError):
+        return "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--vehicles", type=int, default=10_000)
@@ -50,11 +60,12 @@ def main() -> None:
     reliability_curves(model, bids[:2], "poisson")  # warm-up (imports, FFT plans)
     t_a, (rel_a, c_a) = _timed(lambda: reliability_curves(model, bids, "poisson"))
     rows.append(("(a) compound Poisson, batched FFT", t_a, n_slots))
+    reliability_curves(model, bids[:2], "exact")  # warm-up
+    t_b, (rel_b, c_b) = _timed(lambda: reliability_curves(model, bids, "exact"))
+    rows.append(("(b) exact Poisson-binomial", t_b, n_slots))
     if not args.quick:
         t_g, _ = _timed(lambda: reliability_curves(model, bids, "gmm"))
         rows.append(("(a) Gaussian-mixture severity", t_g, n_slots))
-        t_b, (rel_b, c_b) = _timed(lambda: reliability_curves(model, bids, "exact"))
-        rows.append(("(b) exact Poisson-binomial", t_b, n_slots))
     k = min(args.mc_slots, n_slots)
     slots = np.linspace(0, n_slots - 1, k).astype(int)
     p, v = model.p.to_numpy(), model.v_kwh.to_numpy()
@@ -80,12 +91,12 @@ def main() -> None:
     for name, t, _ in rows:
         print(f"{name:<48} {t:9.3f} {t / t_a:13.1f}")
     print(f"target (a) < 2 s: {'met' if t_a < 2 else 'NOT met'}")
-    if not args.quick:
-        gap = float(np.abs(rel_a.to_numpy() - rel_b.to_numpy()).max())
-        print(
-            f"max |R_a - R_b| over the grid: {gap:.3f}; mean bid at 0.95: "
-            f"(a) {c_a.mean():.0f} kWh, (b) {c_b.mean():.0f} kWh"
-        )
+    print(f"target (b) < 0.5 s: {'met' if t_b < 0.5 else 'NOT met'} (load: {_load()})")
+    gap = float(np.abs(rel_a.to_numpy() - rel_b.to_numpy()).max())
+    print(
+        f"max |R_a - R_b| over the grid: {gap:.3f}; mean bid at 0.95: "
+        f"(a) {c_a.mean():.0f} kWh, (b) {c_b.mean():.0f} kWh (safe: true R >= 0.95)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from evagg.reliability.compound import (
     discretize,
     monte_carlo_compound_poisson,
     monte_carlo_fleet,
-    poisson_binomial_sum,
 )
+from evagg.reliability.exact import poisson_binomial_sum
 
 LAM, THETA = 5.0, 2.0
 BIDS = np.array([1.0, 5.0, 10.0, 15.0, 20.0, 30.0])

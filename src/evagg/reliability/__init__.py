@@ -17,9 +17,9 @@ from evagg.reliability.compound import (
     discretize,
     monte_carlo_compound_poisson,
     monte_carlo_fleet,
-    poisson_binomial_sum,
 )
 from evagg.reliability.curves import CalibrationResult, bid_curve, calibrate, reliability_curves
+from evagg.reliability.exact import poisson_binomial_batch, poisson_binomial_sum
 from evagg.reliability.model import (
     METHODS,
     GaussianMixtureFit,
@@ -57,6 +57,7 @@ __all__ = [
     "monte_carlo_agreement",
     "monte_carlo_compound_poisson",
     "monte_carlo_fleet",
+    "poisson_binomial_batch",
     "poisson_binomial_sum",
     "presence_by_day",
     "reliability_curves",

@@ -7,7 +7,8 @@ Two models of the aggregate ``S_t`` of slot ``t`` (seed 003 §3, eqs. 1–5):
     (``G(ω) = exp(λ(φ_V(ω) − 1))``) or by Panjer recursion
     (``g_0 = exp(−λ(1 − f_0))``, ``g_k = λ/k Σ_{j=1}^{k} j f_j g_{k−j}``);
 (b) exact: ``S = Σ_i B_i v_i`` with independent ``B_i ~ Bernoulli(p_i)`` (a weighted
-    Poisson-binomial sum): ``φ_S(ω) = Π_i (1 − p_i + p_i e^{−iωv_i})``.
+    Poisson-binomial sum): ``φ_S(ω) = Π_i (1 − p_i + p_i e^{−iωv_i})``, in
+    :mod:`evagg.reliability.exact`.
 
 Both are evaluated on the lattice ``{k·h}`` in a window ``[lo, lo + M)`` that holds all but
 a negligible mass (the DFT is taken modulo ``M`` and unwrapped into the window).
@@ -34,10 +35,10 @@ __all__ = [
     "discretize",
     "monte_carlo_compound_poisson",
     "monte_carlo_fleet",
-    "poisson_binomial_sum",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+_BID_EPS = 1e-6  # Hoeffding failure probability spent by a safe bid
 _SIGMAS = 12.0  # half-width of the lattice window in standard deviations
 
 
@@ -53,12 +54,21 @@ class LatticeDistribution:
         Index of the first lattice point (value ``lo·h`` [kWh]).
     h
         Lattice spacing [kWh].
+    offset
+        Value added to every lattice point [kWh] (sure vehicles, mean correction).
+    dev_lo, dev_hi, dev_ss
+        Exact model only: the true offer is ``lattice value + D`` with the rounding
+        deviation ``D ∈ [dev_lo, dev_hi]`` and ``P(D < −t) ≤ exp(−2t²/dev_ss)``
+        (Hoeffding); ``None`` for approximations (compound Poisson).
     """
 
     pmf: FloatArray
     lo: int
     h: float
     offset: float = 0.0
+    dev_lo: float | None = None
+    dev_hi: float | None = None
+    dev_ss: float = 0.0
 
     @property
     def values(self) -> FloatArray:
@@ -72,7 +82,13 @@ class LatticeDistribution:
         return float(np.sqrt(max(var, 0.0)))
 
     def quantile_bid(self, target: float) -> float:
-        """Largest bid ``C`` with ``sf(C) ≥ target`` [kWh] (mid-point rule, interpolated)."""
+        """Largest bid ``C`` with ``sf(C) ≥ target`` [kWh].
+
+        Exact model (rounding bounds known): the safe bid of :meth:`bid_bounds`, whose
+        true reliability is ≥ ``target``. Otherwise the mid-point rule, interpolated.
+        """
+        if self.dev_lo is not None:
+            return self.bid_bounds(target)[0]
         if self.pmf.size == 1:  # deterministic aggregate (every vehicle surely present)
             return float(max(self.values[0], 0.0))
         pmf = np.concatenate([self.pmf, [0.0]])
@@ -87,9 +103,49 @@ class LatticeDistribution:
         frac = (tail[k] - target) / (tail[k] - tail[k + 1])
         return float(max(x[k] + frac * self.h, 0.0))
 
+    def _hoeffding_t(self) -> float:
+        return float(np.sqrt(self.dev_ss * np.log(1.0 / _BID_EPS) / 2.0))
+
+    def bid_bounds(self, target: float) -> tuple[float, float]:
+        """Safe bid and an upper bound of the exact bid at ``target`` [kWh].
+
+        With ``x(τ)`` the largest lattice value whose exact lattice tail is ≥ τ, the
+        safe bid is ``max(x(τ) + dev_lo, x(τ + ε) − t_ε)`` (``t_ε`` the Hoeffding margin at
+        ``ε = 1e-6``): ``P(S ≥ bid) ≥ target``. The exact largest bid ``c*`` is at most
+        ``min(x(τ) + dev_hi, x(τ − ε) + t_ε)``; the difference is the rounding error.
+        Only for the exact model (``dev_lo`` set).
+        """
+        if self.dev_lo is None or self.dev_hi is None:
+            raise InputError("dev_lo", None, "bid bounds need the exact model's rounding bounds")
+        tail = np.cumsum(self.pmf[::-1])[::-1]
+        x = self.values
+
+        def last(level: float) -> float:
+            ok = np.flatnonzero(tail >= level)
+            return float(x[ok[-1]]) if ok.size else -np.inf
+
+        t = self._hoeffding_t()
+        tol = 1e-9  # floating-point noise of the FFT pmf
+        safe = max(last(target + tol) + self.dev_lo, last(target + _BID_EPS + tol) - t)
+        upper = min(last(target - tol) + self.dev_hi, last(target - _BID_EPS - tol) + t)
+        return float(max(safe, 0.0)), float(max(upper, safe, 0.0))
+
+    def sf_bounds(self, c: Any) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper bounds of the true ``P(S ≥ C)`` (exact model only)."""
+        if self.dev_lo is None or self.dev_hi is None:
+            raise InputError("dev_lo", None, "sf bounds need the exact model's rounding bounds")
+        c = np.asarray(c, dtype=float)
+        t = self._hoeffding_t()
+        lo = np.maximum(self.sf_lattice(c - self.dev_lo), self.sf_lattice(c + t) - _BID_EPS)
+        hi = np.minimum(self.sf_lattice(c - self.dev_hi), self.sf_lattice(c - t) + _BID_EPS)
+        ones = c <= 0.0
+        return np.where(ones, 1.0, np.clip(lo, 0, 1)), np.where(ones, 1.0, np.clip(hi, 0, 1))
+
     def mean(self) -> float:
         """Expected value [kWh]."""
-        return float(self.pmf @ self.values)
+        # elementwise (no BLAS call: its thread hand-off dominates for one vector)
+        idx = float((self.pmf * np.arange(self.pmf.size, dtype=float)).sum())
+        return float((self.lo * self.pmf.sum() + idx) * self.h + self.offset * self.pmf.sum())
 
     def sf(self, c: Any) -> FloatArray:
         """``P(S ≥ C)`` for bids ``C`` [kWh] of an aggregate with a continuous severity.
@@ -270,72 +326,6 @@ def compound_poisson_panjer(
         g[k] = lam / k * float(jf[1 : j_hi + 1] @ g[k - j_hi : k][::-1])
     # a too short recursion truncates the upper tail: caught as lost mass / mean
     return _verified(LatticeDistribution(pmf=g, lo=0, h=h), mu, "compound Poisson (Panjer)")
-
-
-def poisson_binomial_sum(p: Any, v: Any, h: float, m: int | None = None) -> LatticeDistribution:
-    """Exact distribution of ``S = Σ_i B_i v_i``, ``B_i ~ Bernoulli(p_i)`` independent.
-
-    Values are rounded to the nearest lattice point ``h`` (so the result is exact for
-    values on the lattice) and the result is shifted by ``Σ_i p_i (v_i − k_i h)`` so that
-    its mean is exact; the remaining error has variance ≤ ``Σ_i p_i(1 − p_i) h²/4``.
-    Vehicles with the same (rounded value, ``p``) are grouped:
-    ``log φ_S(ω) = Σ_g n_g · log(1 − p_g + p_g e^{−iωk_g h})``, evaluated as modulus and
-    angle so that a zero factor stays exactly zero.
-
-    Parameters
-    ----------
-    p
-        Presence probabilities in [0, 1], one per vehicle.
-    v
-        V2G energy of each vehicle if present [kWh], ≥ 0.
-    h
-        Lattice spacing [kWh].
-    m
-        FFT length; default covers mean ± 12 standard deviations (at most the full
-        support).
-    """
-    pp = as_finite_array("p", p, ndim=1)
-    vv = as_finite_array("v", v, ndim=1)
-    if pp.shape != vv.shape:
-        raise InputError("p/v", (pp.shape, vv.shape), "need one probability per value")
-    if np.any((pp < 0) | (pp > 1)):
-        raise InputError("p", pp[(pp < 0) | (pp > 1)][:3], "probabilities must lie in [0, 1]")
-    if np.any(vv < 0):
-        raise InputError("v", float(vv.min()), "values must be >= 0")
-    k = np.rint(vv / h).astype(np.int64)
-    shift = float((pp * (vv - k * h)).sum())
-    keep = (pp > 0) & (k > 0)
-    sure = keep & (pp >= 1)
-    base = int(k[sure].sum())  # vehicles present for sure shift the distribution
-    rnd = keep & (pp < 1)
-    kr, pr = k[rnd], pp[rnd]
-    if kr.size == 0:
-        return LatticeDistribution(pmf=np.array([1.0]), lo=base, h=h, offset=shift)
-    mu = float((pr * kr).sum())
-    sd = float(np.sqrt((pr * (1 - pr) * kr.astype(float) ** 2).sum()))
-    full = int(kr.sum())
-    lo = max(0, int(np.floor(mu - _SIGMAS * sd - 2 * kr.max())))
-    hi = min(full, int(np.ceil(mu + _SIGMAS * sd + 2 * kr.max())))
-    if m is None:
-        m = _next_pow2(hi - lo + 1)
-    groups, counts = np.unique(np.column_stack([kr, pr]), axis=0, return_counts=True)
-    gk = groups[:, 0].astype(np.int64)
-    gp = groups[:, 1]
-    j = np.arange(m // 2 + 1)
-    log_mod = np.zeros(j.size)
-    ang = np.zeros(j.size)
-    chunk = max(1, 2_000_000 // j.size)
-    for s in range(0, gk.size, chunk):
-        kk, pg, ng = gk[s : s + chunk, None], gp[s : s + chunk, None], counts[s : s + chunk, None]
-        theta = -2.0 * np.pi * ((kk * j[None, :]) % m) / m
-        z = (1 - pg) + pg * np.exp(1j * theta)
-        with np.errstate(divide="ignore"):
-            log_mod += (ng * np.log(np.abs(z))).sum(axis=0)
-        ang += (ng * np.angle(z)).sum(axis=0)
-    spec = np.exp(log_mod) * np.exp(1j * ang)
-    g = np.clip(np.fft.irfft(spec, n=m), 0.0, None)
-    dist = LatticeDistribution(pmf=_unwrap(g, lo), lo=lo + base, h=h, offset=shift)
-    return _verified(dist, float((pp * vv).sum()), "Poisson-binomial")
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:

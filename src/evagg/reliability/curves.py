@@ -3,7 +3,8 @@
 ``reliability_curves`` evaluates ``R_t(C)`` for every slot of a :class:`SlotModel` and a
 set of bids. For the compound Poisson model (a) all slots are computed in one batched
 FFT (severity pmfs of all slots from one scatter-add, one ``rfft`` of shape slots × M);
-the exact model (b) is a per-slot loop over grouped vehicles.
+the exact model (b) is :func:`~evagg.reliability.exact.poisson_binomial_batch` (log-series
+scattered onto the lattice, one FFT per slot) with safe bids.
 
 ``calibrate`` reproduces seed 003 Table 6 over many days: fit on the days before day
 ``t``, predict every slot of day ``t`` (the seed's day t+1), and compare with what the
@@ -24,6 +25,7 @@ from evagg._checks import parse_timestamp
 from evagg.errors import InputError, VerificationError
 from evagg.fleet import Fleet
 from evagg.reliability.compound import _next_pow2
+from evagg.reliability.exact import poisson_binomial_batch
 from evagg.reliability.model import (
     METHODS,
     SlotModel,
@@ -165,6 +167,12 @@ def reliability_curves(
     v = model.v_kwh.to_numpy(float)
     if method == "poisson":
         rel, c = _batch_poisson(p, v, bids, target, h)
+        if progress is not None:
+            progress(p.shape[0])
+    elif method == "exact":
+        dists = poisson_binomial_batch(p, v, h)
+        rel = np.vstack([d.sf(bids) for d in dists])
+        c = np.array([d.quantile_bid(target) for d in dists])
         if progress is not None:
             progress(p.shape[0])
     else:

@@ -49,8 +49,8 @@ from evagg.reliability.compound import (
     compound_poisson_fft,
     compound_poisson_panjer,
     discretize,
-    poisson_binomial_sum,
 )
+from evagg.reliability.exact import poisson_binomial_sum
 
 __all__ = [
     "METHODS",
@@ -466,9 +466,9 @@ def slot_distribution(
         raise InputError("method", method, f"must be one of {METHODS}")
     pp = np.asarray(p, dtype=float)
     vv = np.asarray(v, dtype=float)
-    h = auto_grid_kwh(pp, vv) if h is None else float(h)
-    if method == "exact":
+    if method == "exact":  # own lattice choice (σ/R, see evagg.reliability.exact)
         return poisson_binomial_sum(pp, vv, h)
+    h = auto_grid_kwh(pp, vv) if h is None else float(h)
     lam = float(pp.sum())
     if lam == 0.0:
         return LatticeDistribution(pmf=np.array([1.0]), lo=0, h=h)
@@ -507,7 +507,7 @@ def reliability_table(
         v, p = model.v_kwh.loc[t].to_numpy(float), model.p.loc[t].to_numpy(float)
         hh = auto_grid_kwh(p, v) if h is None else h
         for m in methods:
-            dist = slot_distribution(p, v, m, hh)
+            dist = slot_distribution(p, v, m, h if m == "exact" else hh)
             r = dist.sf(bids)
             c95 = dist.quantile_bid(target)
             for b, rr in zip(bids, r, strict=True):
