@@ -182,7 +182,7 @@ def test_dlmp_equals_finite_differences_and_components_sum(fd33):
 def test_reactive_decomposition_remainder_is_verified(fd33, monkeypatch):
     # a reactive split that does not add up (here: a corrupted loss term) must raise, as
     # the active one does; the KKT derivation gives a remainder of ~1e-9 (measured)
-    import evagg.grid.distflow as dfm
+    import evagg.grid.solution as dfm
 
     real = dfm.decompose_prices
 
@@ -222,12 +222,22 @@ def test_inexact_relaxation_is_reported_not_hidden():
     # A free generator at the feeder end pushing against an upper voltage limit with no
     # export allowed: the classic case where the SOCP relaxation is not exact.
     fd = Feeder.from_pandapower(_dg_net())
-    model = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_max_pu=1.02))
+    model = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_max_pu=1.02, remedy="none"))
     model.set_price(50.0)
     with pytest.raises(VerificationError) as ei:
         model.solve()
     assert ei.value.check == "relaxation_gap"
-    lax = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_max_pu=1.02, accept_inexact=True))
+    # the default remedy (convex-concave procedure) returns an AC-feasible point instead
+    fixed = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_max_pu=1.02))
+    fixed.set_price(50.0)
+    res_fixed = fixed.solve()
+    assert res_fixed.remedy == "pccp" and res_fixed.exact
+    assert res_fixed.ac_max_dv_pu < 1e-4
+    assert res_fixed.lower_bound_eur is not None
+    assert res_fixed.objective_eur >= res_fixed.lower_bound_eur - 1e-6
+    lax = DistFlowModel(
+        fd, 1, 1.0, DistFlowOptions(v_max_pu=1.02, accept_inexact=True, remedy="none")
+    )
     lax.set_price(50.0)
     res = lax.solve()
     assert not res.exact and res.relaxation_gap_rel > 1e-3

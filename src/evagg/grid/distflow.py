@@ -33,7 +33,6 @@ by ``OPFResult.storage_simultaneous_mwh``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -41,16 +40,48 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
-from evagg._checks import as_finite_array, check_time_index
-from evagg.errors import InfeasibleError, InputError, VerificationError
-from evagg.grid.acpf import ac_power_flow
-from evagg.grid.dlmp import COMPONENTS, decompose_prices
+from evagg.errors import InfeasibleError, InputError, SolverError, VerificationError
+from evagg.grid.dlmp import COMPONENTS
 from evagg.grid.feeder import Feeder
+from evagg.grid.formulation import (
+    GridModel,
+    constraint_branch_limits,
+    constraint_current_relaxation,
+    constraint_current_tangent,
+    constraint_generators,
+    constraint_power_balance,
+    constraint_storage,
+    constraint_substation,
+    constraint_voltage_drop,
+    constraint_voltage_limits,
+    objective_energy_cost,
+    variables_branch_flow,
+    variables_generators,
+    variables_storage,
+    variables_substation,
+)
+from evagg.grid.solution import (
+    ACVerification,
+    check_decomposition,
+    nodal_prices,
+    operating_point,
+    relaxation_gap,
+    verify_ac,
+)
 from evagg.optim.core import SolveInfo, solve_cvxpy
 
-__all__ = ["DistFlowModel", "DistFlowOptions", "OPFResult", "solve_opf"]
+__all__ = [
+    "OPF_CONSTRAINTS",
+    "OPF_VARIABLES",
+    "DistFlowModel",
+    "DistFlowOptions",
+    "OPFResult",
+    "diagnose",
+    "restore_exactness",
+    "solve_opf",
+    "solve_relaxation",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -116,6 +147,17 @@ class DistFlowOptions:
     price_tol_eur_per_mwh
         Tolerance on the unexplained DLMP remainder ("other" component) of a model
         without extensions [EUR/MWh].
+    remedy
+        What to do when the relaxation is not exact (typically at negative prices, where
+        burning power in the lines lowers the cost): ``"pccp"`` (default) runs the
+        penalty convex–concave procedure from the relaxation's neighbourhood until the
+        branch-flow equations hold, returning an AC-feasible local optimum whose gap to
+        the relaxation's lower bound is reported (docs/grid.md §4); ``"none"`` raises
+        ``VerificationError("relaxation_gap")`` (or returns the inexact point with
+        ``accept_inexact``).
+    pccp_max_iter, pccp_tau_growth
+        Iteration limit of the procedure and the factor by which its penalty grows per
+        iteration [-].
     split_slots
         Solve slot by slot when nothing couples the slots (no controllable storage, no
         ramp limits, no extensions); the problem is then separable and the solution the
@@ -146,6 +188,9 @@ class DistFlowOptions:
     ac_slots: Literal["all", "extremes"] = "all"
     price_tol_eur_per_mwh: float = 1e-3
     split_slots: bool | None = None
+    remedy: Literal["pccp", "none"] = "pccp"
+    pccp_max_iter: int = 30
+    pccp_tau_growth: float = 4.0
 
     def __post_init__(self) -> None:
         for name in ("v_min_pu", "v_max_pu", "v_slack_min_pu", "v_slack_max_pu"):
@@ -182,6 +227,12 @@ class DistFlowOptions:
             val = getattr(self, name)
             if val is not None and not (np.isfinite(val) and val >= 0):
                 raise InputError(name, val, "ramp limit must be finite and ≥ 0 [MW/h] or None")
+        if self.remedy not in ("pccp", "none"):
+            raise InputError("remedy", self.remedy, "must be 'pccp' or 'none'")
+        if not (isinstance(self.pccp_max_iter, int) and self.pccp_max_iter >= 1):
+            raise InputError("pccp_max_iter", self.pccp_max_iter, "must be an integer ≥ 1")
+        if not (np.isfinite(self.pccp_tau_growth) and self.pccp_tau_growth > 1):
+            raise InputError("pccp_tau_growth", self.pccp_tau_growth, "must be > 1")
         if self.ac_slots not in ("all", "extremes"):
             raise InputError("ac_slots", self.ac_slots, "must be 'all' or 'extremes'")
 
@@ -238,6 +289,16 @@ class OPFResult:
         Solver status and times.
     verify_time_s
         Time spent on the AC check and the other verifications [s].
+    remedy, pccp_iterations
+        ``"none"`` if the relaxation was exact, ``"pccp"`` if the convex–concave
+        procedure restored exactness (and how many convex solves it took).
+    lower_bound_eur, optimality_gap_rel
+        With ``remedy="pccp"``: the relaxation's objective (a lower bound on the AC OPF's
+        optimum) [EUR] and (objective − bound)/|objective| [-]; ``None`` / 0 otherwise
+        (an exact relaxation is globally optimal).
+    verified
+        False if solved with ``verify=False`` (no AC power flow was run; the AC fields
+        are then NaN).
     """
 
     status: str
@@ -268,6 +329,11 @@ class OPFResult:
     verify_time_s: float
     dt_h: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
+    remedy: str = "none"
+    pccp_iterations: int = 0
+    lower_bound_eur: float | None = None
+    optimality_gap_rel: float = 0.0
+    verified: bool = True
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready dictionary (single- or multi-period; keys as in the CLI)."""
@@ -302,14 +368,22 @@ class OPFResult:
             "dlmp_components_eur_per_mwh": {k: table(v) for k, v in self.dlmp_components.items()},
             "qlmp_eur_per_mvarh": table(self.qlmp_eur_per_mvarh),
             "solve_time_s": self.solve_info.solve_time_s,
+            "remedy": self.remedy,
+            "pccp_iterations": self.pccp_iterations,
+            "lower_bound_eur": self.lower_bound_eur,
+            "optimality_gap_rel": self.optimality_gap_rel,
         }
 
 
-class DistFlowModel:
+class DistFlowModel(GridModel):
     """Multi-period SOCP DistFlow OPF, built once and re-solved with new parameters.
 
+    The OPF problem is the list of builder calls in :data:`OPF_VARIABLES` (run when the
+    model is created, so that extensions can use ``m.v``, ``m.P``, …) and
+    :data:`OPF_CONSTRAINTS` (run by :meth:`build`); see :mod:`evagg.grid.formulation`.
+
     Use: create, optionally extend (:meth:`add_injection`, :meth:`add_constraints`,
-    :meth:`add_cost`, using the public variables), :meth:`build` (or just
+    :meth:`add_cost`, using the model's variables), :meth:`build` (or just
     :meth:`solve`, which builds on first use), then change data with
     :meth:`set_loads`, :meth:`set_price`, :meth:`set_injections` and :meth:`solve`
     again: the CVXPY problem is not rebuilt.
@@ -325,402 +399,50 @@ class DistFlowModel:
 
     Variables (pu on ``feeder.s_base_mva``; multiply by it for MW)
     ---------------------------------------------------------------
-    P, Q, ell : (L, T)
-        Sending-end branch flows and squared branch currents.
-    v : (N, T)
-        Squared bus voltages.
-    p_ext, q_ext : (T,)
-        Substation import. ``p_gen``, ``q_gen`` (G, T): controllable generators;
-        ``p_ch``, ``p_dis``, ``e`` (S, T): storage (``e`` in MWh, powers in pu).
-
-    Constraints (after build)
-    -------------------------
-    p_balance, q_balance : (N, T) equality constraints whose duals, divided by
-        ``s_base · Δt``, are the DLMPs [EUR/MWh] (+∂cost/∂load).
-
-    Parameters
-    ----------
-    feeder
-        The radial feeder.
-    n_slots
-        Number of time slots T.
-    dt_h
-        Slot length [h] (0.25 for 15 min).
-    options
-        :class:`DistFlowOptions`.
-    time_index
-        Optional slot labels (tz-aware DatetimeIndex or any index of length T).
+    P, Q, ell : (L, T); v : (N, T); p_ext, q_ext : (T,); p_gen, q_gen : (G, T) or None;
+    p_ch, p_dis, e : (S, T) or None.
     """
 
     def __init__(
         self,
         feeder: Feeder,
-        n_slots: int = 1,
+        n_slots: int,
         dt_h: float = 1.0,
         options: DistFlowOptions | None = None,
         time_index: pd.Index | None = None,
     ) -> None:
-        if not isinstance(n_slots, int | np.integer) or n_slots < 1:
-            raise InputError("n_slots", n_slots, "must be a positive integer")
-        if not (np.isfinite(dt_h) and dt_h > 0):
-            raise InputError("dt_h", dt_h, "must be a positive number of hours")
-        if time_index is None:
-            time_index = pd.RangeIndex(n_slots, name="slot")
-        elif isinstance(time_index, pd.DatetimeIndex):
-            check_time_index("time_index", time_index)
-        if len(time_index) != n_slots:
-            raise InputError("time_index", len(time_index), f"length must be n_slots={n_slots}")
-        self.feeder = feeder
-        self.n_slots = int(n_slots)
-        self.dt_h = float(dt_h)
-        self.options = options or DistFlowOptions()
-        self.time_index = time_index
-        n, m, t = feeder.n_bus, feeder.n_branch, self.n_slots
-        g, s = len(feeder.gens), len(feeder.storage)
-
-        self.p_load_mw = cp.Parameter((n, t), name="p_load_mw")
-        self.q_load_mvar = cp.Parameter((n, t), name="q_load_mvar")
-        self.p_inj_mw = cp.Parameter((n, t), name="p_inj_mw")
-        self.q_inj_mvar = cp.Parameter((n, t), name="q_inj_mvar")
-        self.price_eur_per_mwh = cp.Parameter(t, name="price_eur_per_mwh")
-        self.set_loads(
-            np.repeat(feeder.p_load_mw[:, None], t, 1), np.repeat(feeder.q_load_mvar[:, None], t, 1)
-        )
-        self.set_injections(
-            np.repeat(feeder.p_fixed_gen_mw[:, None], t, 1),
-            np.repeat(feeder.q_fixed_gen_mvar[:, None], t, 1),
-        )
-        self.price_eur_per_mwh.value = np.zeros(t)
-
-        self.P = cp.Variable((m, t), name="P")
-        self.Q = cp.Variable((m, t), name="Q")
-        self.ell = cp.Variable((m, t), nonneg=True, name="ell")
-        self.v = cp.Variable((n, t), nonneg=True, name="v")
-        self.p_ext = cp.Variable(t, name="p_ext")
-        self.q_ext = cp.Variable(t, name="q_ext")
-        self.p_gen = cp.Variable((g, t), name="p_gen") if g else None
-        self.q_gen = cp.Variable((g, t), name="q_gen") if g else None
-        self.p_ch = cp.Variable((s, t), nonneg=True, name="p_ch") if s else None
-        self.p_dis = cp.Variable((s, t), nonneg=True, name="p_dis") if s else None
-        self.e = cp.Variable((s, t), name="e_mwh") if s else None
-
-        self._extra_p: list[cp.Expression] = []
-        self._extra_q: list[cp.Expression] = []
-        self._extra_cons: list[cp.Constraint] = []
-        self._extra_cost: list[cp.Expression] = []
-        self.problem: cp.Problem | None = None
+        super().__init__(feeder, n_slots, dt_h, options or DistFlowOptions(), time_index)
+        for builder in OPF_VARIABLES:
+            builder(self)
+        self.problem_pccp: cp.Problem | None = None
         self.build_time_s = 0.0
+        self._slot_model: DistFlowModel | None = None
 
-    # ------------------------------------------------------------- extension hooks
     @property
     def param_entries(self) -> int:
         """Number of scalar parameter entries (4·N·T + T)."""
         return 4 * self.feeder.n_bus * self.n_slots + self.n_slots
 
-    @property
-    def has_extensions(self) -> bool:
-        """Whether injections, constraints or costs were added to the base model."""
-        return bool(self._extra_p or self._extra_q or self._extra_cons or self._extra_cost)
-
-    def bus_selector(self, buses: Sequence[int]) -> sp.csr_matrix:
-        """(N, k) 0/1 matrix placing k per-bus quantities at pandapower buses ``buses``.
-
-        ``model.add_injection(model.bus_selector([14, 30]) @ x_mw)`` with ``x_mw`` of
-        shape (2, T) injects ``x_mw`` at buses 14 and 30.
-        """
-        pos = [self.feeder.bus_position(int(b)) for b in buses]
-        k = len(pos)
-        return sp.csr_matrix((np.ones(k), (pos, np.arange(k))), shape=(self.feeder.n_bus, k))
-
-    def _check_unbuilt(self, what: str) -> None:
-        if self.problem is not None:
-            raise InputError(what, "after build", "extend the model before build()/solve()")
-
-    def add_injection(self, p_mw: cp.Expression, q_mvar: cp.Expression | None = None) -> None:
-        """Add per-bus injections (N, T) [MW, Mvar] (negative = withdrawal) to the balances.
-
-        The expressions may contain the caller's own variables (e.g. an aggregator's
-        charging schedule) or parameters. Must be called before :meth:`build`.
-        """
-        self._check_unbuilt("add_injection")
-        shape = (self.feeder.n_bus, self.n_slots)
-        for name, expr in (("p_mw", p_mw), ("q_mvar", q_mvar)):
-            if expr is not None and tuple(expr.shape) != shape:
-                raise InputError(name, tuple(expr.shape), f"injection must have shape {shape}")
-        self._extra_p.append(p_mw)
-        if q_mvar is not None:
-            self._extra_q.append(q_mvar)
-
-    def add_constraints(self, constraints: Sequence[cp.Constraint]) -> None:
-        """Add constraints on the caller's or the model's variables (before build)."""
-        self._check_unbuilt("add_constraints")
-        self._extra_cons.extend(constraints)
-
-    def add_cost(self, expr: cp.Expression) -> None:
-        """Add a scalar convex cost [EUR] to the objective (before build)."""
-        self._check_unbuilt("add_cost")
-        if expr.size != 1:
-            raise InputError("expr", tuple(expr.shape), "cost must be scalar")
-        self._extra_cost.append(expr)
-
-    # ------------------------------------------------------------------- setters
-    def _as_nt(self, field: str, value: Any) -> FloatArray:
-        n, t = self.feeder.n_bus, self.n_slots
-        if isinstance(value, pd.DataFrame):
-            idx = value.index
-            if set(idx) != set(self.feeder.bus_index):
-                extra = sorted(set(idx) - set(self.feeder.bus_index))[:5]
-                missing = sorted(set(self.feeder.bus_index) - set(idx))[:5]
-                raise InputError(
-                    field,
-                    f"index extra {extra}, missing {missing}",
-                    "rows must be exactly the feeder's pandapower bus indices",
-                )
-            if not value.columns.equals(self.time_index):
-                if len(value.columns) != t or isinstance(value.columns, pd.DatetimeIndex):
-                    raise InputError(
-                        field, list(value.columns[:3]), "columns differ from the model's time_index"
-                    )
-            value = value.loc[self.feeder.bus_index].to_numpy()
-        arr = as_finite_array(field, value)
-        if arr.ndim == 1 and arr.size == n and t == 1:
-            arr = arr[:, None]
-        if arr.shape != (n, t):
-            raise InputError(field, arr.shape, f"expected shape (n_bus, n_slots) = {(n, t)}")
-        return arr
-
-    def set_loads(self, p_mw: Any, q_mvar: Any | None = None) -> None:
-        """Set demand per bus and slot [MW, Mvar]: (N, T) array or bus × time DataFrame.
-
-        ``q_mvar=None`` keeps each bus's base power factor (Q scaled with P).
-        """
-        p = self._as_nt("p_load_mw", p_mw)
-        if q_mvar is None:
-            base_p, base_q = self.feeder.p_load_mw, self.feeder.q_load_mvar
-            ratio = np.divide(base_q, base_p, out=np.zeros_like(base_q), where=base_p != 0)
-            q = p * ratio[:, None]
-        else:
-            q = self._as_nt("q_load_mvar", q_mvar)
-        self.p_load_mw.value = p
-        self.q_load_mvar.value = q
-
-    def set_injections(self, p_mw: Any, q_mvar: Any | None = None) -> None:
-        """Set the fixed injections per bus and slot [MW, Mvar] (default: static gens)."""
-        self.p_inj_mw.value = self._as_nt("p_inj_mw", p_mw)
-        self.q_inj_mvar.value = (
-            np.zeros_like(self.p_inj_mw.value)
-            if q_mvar is None
-            else self._as_nt("q_inj_mvar", q_mvar)
-        )
-
-    def set_price(self, price_eur_per_mwh: Any) -> None:
-        """Set the substation energy price per slot [EUR/MWh] (scalar or (T,))."""
-        arr = as_finite_array("price_eur_per_mwh", price_eur_per_mwh)
-        if arr.ndim == 0:
-            arr = np.full(self.n_slots, float(arr))
-        if arr.shape != (self.n_slots,):
-            raise InputError("price_eur_per_mwh", arr.shape, f"expected ({self.n_slots},)")
-        self.price_eur_per_mwh.value = arr
-
-    def scale_loads(self, factor: Any) -> None:
-        """Set loads to the feeder's base loads times a per-slot factor (T,) [-]."""
-        f = as_finite_array("factor", factor)
-        if f.ndim == 0:
-            f = np.full(self.n_slots, float(f))
-        if f.shape != (self.n_slots,):
-            raise InputError("factor", f.shape, f"expected ({self.n_slots},)")
-        self.set_loads(self.feeder.p_load_mw[:, None] * f[None, :])
-
-    # --------------------------------------------------------------------- build
     def build(self) -> cp.Problem:
         """Create the CVXPY problem (once); returns it (also as ``self.problem``)."""
-        if self.problem is not None:
-            return self.problem
-        t0 = time.perf_counter()
-        fd, o = self.feeder, self.options
-        n, t = fd.n_bus, self.n_slots
-        sb, dt = fd.s_base_mva, self.dt_h
-        r, x = fd.r_pu[:, None], fd.x_pu[:, None]
-        z2 = (fd.r_pu**2 + fd.x_pu**2)[:, None]
-        a_from, a_to = fd.incidence()
-        P, Q, ell, v = self.P, self.Q, self.ell, self.v
-        cons: list[cp.Constraint] = []
-
-        root = sp.csr_matrix((np.ones(1), ([0], [0])), shape=(n, 1))
-        gen_p: cp.Expression = root @ cp.reshape(self.p_ext, (1, t), order="C")
-        gen_q: cp.Expression = root @ cp.reshape(self.q_ext, (1, t), order="C")
-        gen_p = gen_p + self.p_inj_mw / sb
-        gen_q = gen_q + self.q_inj_mvar / sb
-        for e in self._extra_p:
-            gen_p = gen_p + e / sb
-        for e in self._extra_q:
-            gen_q = gen_q + e / sb
-        if self.p_gen is not None and self.q_gen is not None:
-            cg = sp.csr_matrix(
-                (np.ones(len(fd.gens)), (fd.gens["bus"].to_numpy(int), np.arange(len(fd.gens)))),
-                shape=(n, len(fd.gens)),
-            )
-            gen_p = gen_p + cg @ self.p_gen
-            gen_q = gen_q + cg @ self.q_gen
-        if self.p_ch is not None and self.p_dis is not None:
-            cs = sp.csr_matrix(
-                (
-                    np.ones(len(fd.storage)),
-                    (fd.storage["bus"].to_numpy(int), np.arange(len(fd.storage))),
-                ),
-                shape=(n, len(fd.storage)),
-            )
-            gen_p = gen_p + cs @ (self.p_dis - self.p_ch)
-
-        # nodal balances: withdrawals − injections == −load (dual = +∂cost/∂load)
-        self.p_balance = (
-            a_from @ P
-            - a_to @ (P - cp.multiply(r, ell))
-            + cp.multiply(fd.g_sh_pu[:, None], v)
-            - gen_p
-            == -self.p_load_mw / sb
-        )
-        self.q_balance = (
-            a_from @ Q
-            - a_to @ (Q - cp.multiply(x, ell))
-            - cp.multiply(fd.b_sh_pu[:, None], v)
-            - gen_q
-            == -self.q_load_mvar / sb
-        )
-        v_from = v[fd.from_bus, :]
-        self.voltage_drop = (
-            v[1:, :] - v_from + 2 * (cp.multiply(r, P) + cp.multiply(x, Q)) - cp.multiply(z2, ell)
-            == 0
-        )
-        self.cone = cp.SOC(
-            cp.vec(v_from + ell, order="F"),
-            cp.vstack(
-                [
-                    cp.vec(2 * P, order="F"),
-                    cp.vec(2 * Q, order="F"),
-                    cp.vec(v_from - ell, order="F"),
-                ]
-            ),
-            axis=0,
-        )
-        cons += [self.p_balance, self.q_balance, self.voltage_drop, self.cone]
-
-        # line limits (eq. 8) at both ends
-        self.lim_lines = (
-            np.flatnonzero(np.isfinite(fd.s_max_pu)) if o.line_limits else np.array([], int)
-        )
-        self.line_send: cp.Constraint | None = None
-        self.line_recv: cp.Constraint | None = None
-        if self.lim_lines.size:
-            k = self.lim_lines
-            smax = np.repeat(fd.s_max_pu[k][:, None], t, 1)
-            pk, qk, lk = P[k, :], Q[k, :], ell[k, :]
-            self.line_send = cp.SOC(
-                smax.flatten(order="F"),
-                cp.vstack([cp.vec(pk, order="F"), cp.vec(qk, order="F")]),
-                axis=0,
-            )
-            self.line_recv = cp.SOC(
-                smax.flatten(order="F"),
-                cp.vstack(
-                    [
-                        cp.vec(pk - cp.multiply(r[k], lk), order="F"),
-                        cp.vec(qk - cp.multiply(x[k], lk), order="F"),
-                    ]
-                ),
-                axis=0,
-            )
-            cons += [self.line_send, self.line_recv]
-
-        # voltage limits
-        vmin = np.full(n - 1, o.v_min_pu) if o.v_min_pu is not None else fd.v_min_pu[1:]
-        vmax = np.full(n - 1, o.v_max_pu) if o.v_max_pu is not None else fd.v_max_pu[1:]
-        self.v_min_used, self.v_max_used = vmin, vmax
-        vmin2 = np.repeat((vmin**2)[:, None], t, 1)
-        vmax2 = np.repeat((vmax**2)[:, None], t, 1)
-        cost_terms: list[cp.Expression] = []
-        if o.soft_voltage:
-            self.s_lo = cp.Variable((n - 1, t), nonneg=True, name="v_slack_lo")
-            self.s_hi = cp.Variable((n - 1, t), nonneg=True, name="v_slack_hi")
-            self.v_lower = v[1:, :] >= vmin2 - self.s_lo
-            self.v_upper = v[1:, :] <= vmax2 + self.s_hi
-            cost_terms.append(o.voltage_penalty_eur_per_pu2h * dt * cp.sum(self.s_lo + self.s_hi))
-        else:
-            self.v_lower = v[1:, :] >= vmin2
-            self.v_upper = v[1:, :] <= vmax2
-        cons += [self.v_lower, self.v_upper]
-        if o.v_slack_min_pu is None:
-            cons.append(v[0, :] == fd.v_slack_pu**2)
-        else:
-            assert o.v_slack_max_pu is not None
-            cons += [v[0, :] >= o.v_slack_min_pu**2, v[0, :] <= o.v_slack_max_pu**2]
-
-        # external grid (eqs. 9–10, 12)
-        if np.isfinite(fd.ext_p_min_mw):
-            cons.append(self.p_ext >= fd.ext_p_min_mw / sb)
-        if np.isfinite(fd.ext_p_max_mw):
-            cons.append(self.p_ext <= fd.ext_p_max_mw / sb)
-        if np.isfinite(fd.ext_q_min_mvar):
-            cons.append(self.q_ext >= fd.ext_q_min_mvar / sb)
-        if np.isfinite(fd.ext_q_max_mvar):
-            cons.append(self.q_ext <= fd.ext_q_max_mvar / sb)
-        if o.ext_ramp_mw_per_h is not None and t > 1:
-            ramp = o.ext_ramp_mw_per_h * dt / sb
-            cons.append(cp.abs(cp.diff(self.p_ext)) <= ramp)
-
-        # controllable generators (eqs. 9–12)
-        gen_cost: cp.Expression = cp.Constant(0.0)
-        if self.p_gen is not None and self.q_gen is not None:
-            gd = fd.gens
-            col = lambda c: gd[c].to_numpy(float)[:, None] / sb  # noqa: E731
-            cons += [self.p_gen >= col("p_min_mw"), self.p_gen <= col("p_max_mw")]
-            cons += [self.q_gen >= col("q_min_mvar"), self.q_gen <= col("q_max_mvar")]
-            finite = np.flatnonzero(np.isfinite(gd["s_max_mva"].to_numpy(float)))
-            if finite.size:
-                smax = np.repeat(gd["s_max_mva"].to_numpy(float)[finite][:, None] / sb, t, 1)
-                cons.append(
-                    cp.SOC(
-                        smax.flatten(order="F"),
-                        cp.vstack(
-                            [
-                                cp.vec(self.p_gen[finite, :], order="F"),
-                                cp.vec(self.q_gen[finite, :], order="F"),
-                            ]
-                        ),
-                        axis=0,
-                    )
-                )
-            if o.gen_ramp_mw_per_h is not None and t > 1:
-                cons.append(cp.abs(cp.diff(self.p_gen, axis=1)) <= o.gen_ramp_mw_per_h * dt / sb)
-            gen_cost = cp.sum(gd["cost_eur_per_mwh"].to_numpy(float) @ self.p_gen) * (sb * dt)
-
-        # storage
-        if self.p_ch is not None and self.p_dis is not None and self.e is not None:
-            st = fd.storage
-            c = lambda name: st[name].to_numpy(float)[:, None]  # noqa: E731
-            cons += [self.p_ch <= c("p_ch_max_mw") / sb, self.p_dis <= c("p_dis_max_mw") / sb]
-            flow = (o.storage_eta_ch * self.p_ch - self.p_dis / o.storage_eta_dis) * (sb * dt)
-            e_prev = cp.hstack([c("e0_mwh"), self.e[:, :-1]]) if t > 1 else c("e0_mwh")
-            cons += [self.e == e_prev + flow, self.e >= c("e_min_mwh"), self.e <= c("e_max_mwh")]
-            if o.storage_cyclic:
-                cons.append(self.e[:, -1:] >= c("e0_mwh"))
-
-        purchase = cp.sum(cp.multiply(self.price_eur_per_mwh, self.p_ext)) * (sb * dt)
-        self.cost_expr = purchase + gen_cost
-        self.loss_expr = cp.sum(cp.multiply(r, ell)) * (sb * dt)
-        objective = o.a1 * self.cost_expr + o.a2_eur_per_mwh * self.loss_expr
-        for term in cost_terms + self._extra_cost:
-            objective = objective + term
-        cons += self._extra_cons
-        self.problem = cp.Problem(cp.Minimize(objective), cons)
-        self.build_time_s = time.perf_counter() - t0
+        if self.problem is None:
+            t0 = time.perf_counter()
+            for builder in OPF_CONSTRAINTS:
+                builder(self)
+            self.problem = self.make_problem()
+            self.build_time_s = time.perf_counter() - t0
         return self.problem
 
-    # --------------------------------------------------------------------- solve
     def solve(
         self, solver: str | None = None, *, verify: bool = True, **solver_options: Any
     ) -> OPFResult:
-        """Solve, compute prices and verify (relaxation gap, AC power flow, decomposition).
+        """Solve, restore exactness if needed, compute prices and verify.
+
+        Steps: solve the relaxation (slot by slot when separable and large); if its gap
+        exceeds ``relaxation_tol`` and ``options.remedy == "pccp"``, run the penalty
+        convex–concave procedure (:func:`restore_exactness`); post-process (operating
+        point, gap, DLMPs); verify (``verify=False`` skips the AC power flow and every
+        tolerance check).
 
         Raises
         ------
@@ -728,369 +450,340 @@ class DistFlowModel:
             With ``family`` naming the blamed constraint family ("voltage limits",
             "line limits", ...), diagnosed by re-solving relaxed copies.
         VerificationError
-            If the relaxation is inexact (unless ``accept_inexact``), the AC power flow
-            disagrees beyond tolerance, or the DLMP decomposition leaves a remainder.
+            If the point is not exact (after the remedy, unless ``accept_inexact``), the
+            AC power flow disagrees beyond tolerance, or the DLMP decomposition leaves a
+            remainder.
         """
-        prob = self.build()
-        if self.price_eur_per_mwh.value is None:
-            raise InputError("price_eur_per_mwh", None, "set a price before solving")
-        if self._split():
-            return self._result(self._solve_split(solver, **solver_options), verify)
-        solver_options.setdefault("ignore_dpp", self.param_entries > DPP_MAX_PARAM_ENTRIES)
+        self.build()
+        t0 = time.perf_counter()
+        info = solve_relaxation(self, solver, **solver_options)
+        remedy, iters, bound = "none", 0, None
+        if relaxation_gap(self)[1] > self.options.relaxation_tol and self.options.remedy == "pccp":
+            bound = info.objective
+            info, iters = restore_exactness(self, solver, **solver_options)
+            remedy = "pccp"
+        total_s = time.perf_counter() - t0
+        info = replace(info, solve_time_s=max(info.solve_time_s, 0.0))
+        return _result(self, info, verify, remedy, iters, bound, total_s)
+
+
+OPF_VARIABLES = (
+    variables_branch_flow,
+    variables_substation,
+    variables_generators,
+    variables_storage,
+)
+"""Variable builders of the OPF (run at model creation)."""
+
+OPF_CONSTRAINTS = (
+    constraint_power_balance,
+    constraint_voltage_drop,
+    constraint_current_relaxation,
+    constraint_branch_limits,
+    constraint_voltage_limits,
+    constraint_substation,
+    constraint_generators,
+    constraint_storage,
+    objective_energy_cost,
+)
+"""Constraint and objective builders of the OPF (run by ``build``)."""
+
+
+def _solve(m: DistFlowModel, prob: cp.Problem, solver: str | None, **opts: Any) -> SolveInfo:
+    opts.setdefault("ignore_dpp", m.param_entries > DPP_MAX_PARAM_ENTRIES)
+    return solve_cvxpy(prob, name="distflow_opf", kind="socp", solver=solver, **opts)
+
+
+def solve_relaxation(m: DistFlowModel, solver: str | None = None, **opts: Any) -> SolveInfo:
+    """Solve the SOCP relaxation (slot by slot if separable and large); on infeasibility
+    raise ``InfeasibleError`` naming the constraint family (:func:`diagnose`)."""
+    assert m.problem is not None
+    if m.price_eur_per_mwh.value is None:
+        raise InputError("price_eur_per_mwh", None, "set a price before solving")
+    m.tangent_active = False
+    if _splittable(m):
+        return _solve_split(m, solver, **opts)
+    try:
+        return _solve(m, m.problem, solver, **opts)
+    except InfeasibleError as exc:
+        family, detail = diagnose(m, solver)
+        raise InfeasibleError("distflow_opf", exc.status, family, detail) from None
+
+
+def restore_exactness(
+    m: DistFlowModel, solver: str | None = None, **opts: Any
+) -> tuple[SolveInfo, int]:
+    """Penalty convex–concave procedure: an AC-feasible point where the relaxation is not
+    exact (Lipp & Boyd, Optim. Eng. 2016; Wei et al., IEEE TSG 2017).
+
+    Iteration k solves the OPF plus the tangent cut ℓ ≤ ∇g(z_k)·z + s of
+    g = (P² + Q²)/v at the previous point z_k (:func:`constraint_current_tangent`) with
+    the penalty τ_k Σ s, τ_{k+1} = growth · τ_k; together with the relaxed cone ℓ ≥ g the
+    branch-flow equality holds when s = 0. Start: the relaxation with every price
+    replaced by max(|price|, 1) EUR/MWh (losses then cost, so it is exact: a physical
+    point); τ_0 = max|price| · s_base · Δt · mean(r) [EUR/pu], the order of what one unit
+    of ℓ earns. Stops when the relative gap ≤ relaxation_tol/10 and the objective
+    changed by < 1e-7 relative. Returns the last solve's info (objective without the
+    penalty, which is then < 1e-9 of it) and the number of convex solves.
+    """
+    o, fd = m.options, m.feeder
+    price = np.asarray(m.price_eur_per_mwh.value, dtype=float)
+    m.price_eur_per_mwh.value = np.maximum(np.abs(price), 1.0)
+    try:
+        _solve(m, m.problem, solver, **opts)  # type: ignore[arg-type]
+    finally:
+        m.price_eur_per_mwh.value = price
+    if m.problem_pccp is None:
+        constraint_current_tangent(m)
+        m.problem_pccp = m.make_problem()
+    tau = max(float(np.abs(price).max()), 1.0) * fd.s_base_mva * m.dt_h * float(fd.r_pu.mean())
+    last, tau_max = np.inf, tau * 1e8
+    for it in range(1, o.pccp_max_iter + 1):
+        P, Q, v = (np.asarray(m.var[k].value) for k in ("P", "Q", "v"))
+        v_from = np.maximum(v[fd.from_bus, :], 1e-6)
+        m.param["a_p"].value, m.param["a_q"].value = 2 * P / v_from, 2 * Q / v_from
+        m.param["a_v"].value = -(P**2 + Q**2) / v_from**2
+        m.param["tau"].value = tau
+        info = _solve_iterate(m, m.problem_pccp, it, solver, **opts)
+        m.tangent_active = True
+        obj = info.objective - float(np.asarray(m.cost["tangent_penalty"].value))
+        done = relaxation_gap(m)[1] <= o.relaxation_tol / 10
+        if done and abs(obj - last) <= 1e-7 * max(abs(obj), 1.0):
+            return replace(info, objective=obj), it
+        last, tau = obj, min(tau * o.pccp_tau_growth, tau_max)
+    gap = relaxation_gap(m)[1]
+    if gap <= o.relaxation_tol:  # converged in the gap, objective still creeping
+        return replace(info, objective=last), o.pccp_max_iter
+    raise VerificationError(
+        "relaxation_gap",
+        gap,
+        o.relaxation_tol,
+        f"convex-concave procedure did not restore exactness in {o.pccp_max_iter} solves",
+    )
+
+
+def _solve_iterate(
+    m: DistFlowModel, prob: cp.Problem, it: int, solver: str | None, **opts: Any
+) -> SolveInfo:
+    """One convex solve of the procedure; an ``optimal_inaccurate`` iterate is kept (the
+    returned point is verified by the gap and the AC power flow, not by the status)."""
+    try:
+        return _solve(m, prob, solver, **opts)
+    except SolverError as exc:
+        if exc.status == "optimal_inaccurate" and m.P.value is not None:
+            return SolveInfo(exc.status, float(prob.value), str(solver), 0.0, 0.0)
+        raise VerificationError(
+            "relaxation_gap",
+            float("nan"),
+            m.options.relaxation_tol,
+            f"convex-concave procedure stopped at solve {it} ({exc.status}): the AC "
+            "problem may be infeasible (e.g. a ramp only fictitious losses can meet)",
+        ) from None
+
+
+def _splittable(m: DistFlowModel) -> bool:
+    o = m.options
+    coupled = (
+        "e" in m.var
+        or o.ext_ramp_mw_per_h is not None
+        or (o.gen_ramp_mw_per_h is not None and "p_gen" in m.var)
+        or m.has_extensions
+    )
+    if coupled or m.n_slots == 1:
+        return False
+    return o.split_slots if o.split_slots is not None else m.feeder.n_bus >= SPLIT_MIN_BUSES
+
+
+def _split_families(m: GridModel) -> list[str]:
+    return [
+        k
+        for k in ("p_balance", "q_balance", "cone", "v_lower", "v_upper", "line_send", "line_recv")
+        if k in m.con
+    ]
+
+
+def _solve_split(m: DistFlowModel, solver: str | None, **opts: Any) -> SolveInfo:
+    """Solve each slot with one single-slot model (built once) and store the primal
+    and dual values in ``m``'s variables and constraints."""
+    if m._slot_model is None:
+        m._slot_model = DistFlowModel(m.feeder, 1, m.dt_h, m.options)
+        m._slot_model.build()
+    sub = m._slot_model
+    data = {k: np.asarray(m.param[k].value) for k in _DATA}
+    prim: dict[str, list[FloatArray]] = {k: [] for k in sub.var}
+    duals: dict[str, list[list[FloatArray]]] = {k: [] for k in _split_families(sub)}
+    totals = np.zeros(3)
+    for t in range(m.n_slots):
+        for k, val in data.items():
+            sub.param[k].value = val[..., t : t + 1]
         try:
-            info = solve_cvxpy(
-                prob, name="distflow_opf", kind="socp", solver=solver, **solver_options
-            )
+            info = _solve(sub, sub.problem, solver, **opts)  # type: ignore[arg-type]
         except InfeasibleError as exc:
-            family, detail = self._diagnose(solver)
-            raise InfeasibleError("distflow_opf", exc.status, family, detail) from None
-        return self._result(info, verify)
-
-    def _split(self) -> bool:
-        o = self.options
-        coupled = (
-            self.e is not None
-            or o.ext_ramp_mw_per_h is not None
-            or (o.gen_ramp_mw_per_h is not None and self.p_gen is not None)
-            or self.has_extensions
-        )
-        if coupled or self.n_slots == 1:
-            return False
-        return o.split_slots if o.split_slots is not None else self.feeder.n_bus >= SPLIT_MIN_BUSES
-
-    def _solve_split(self, solver: str | None, **solver_options: Any) -> SolveInfo:
-        """Solve each slot with one single-slot model (built once) and store the primal
-        and dual values in this model's variables and constraints."""
-        if getattr(self, "_slot_model", None) is None:
-            self._slot_model = DistFlowModel(self.feeder, 1, self.dt_h, self.options)
-            self._slot_model.build()
-        sub = self._slot_model
-        assert sub.problem is not None
-        solver_options.setdefault("ignore_dpp", sub.param_entries > DPP_MAX_PARAM_ENTRIES)
-        t_n = self.n_slots
-        names = ("p_load_mw", "q_load_mvar", "p_inj_mw", "q_inj_mvar")
-        data = {k: np.asarray(getattr(self, k).value) for k in names}
-        price = np.asarray(self.price_eur_per_mwh.value)
-        prim: dict[str, list[FloatArray]] = {}
-        duals: dict[str, list[FloatArray]] = {}
-
-        def keep(store: dict[str, list[FloatArray]], key: str, val: Any) -> None:
-            store.setdefault(key, []).append(np.asarray(val, dtype=float).reshape(-1))
-
-        tot_obj = tot_solve = tot_comp = 0.0
-        status, chosen = "optimal", ""
-        for t in range(t_n):
-            for k in names:
-                getattr(sub, k).value = data[k][:, t : t + 1]
-            sub.price_eur_per_mwh.value = price[t : t + 1]
-            try:
-                info = solve_cvxpy(
-                    sub.problem, name="distflow_opf", kind="socp", solver=solver, **solver_options
-                )
-            except InfeasibleError as exc:
-                family, detail = sub._diagnose(solver)
-                raise InfeasibleError(
-                    "distflow_opf", exc.status, family, f"slot {t}: {detail}"
-                ) from None
-            tot_obj += info.objective
-            tot_solve += info.solve_time_s
-            tot_comp += info.compile_time_s
-            status, chosen = info.status, info.solver
-            for name in self._split_vars():
-                keep(prim, name, getattr(sub, name).value)
-            for name, con in sub._split_cons().items():
-                dv = con.dual_value
-                if isinstance(dv, list):
-                    for i, part in enumerate(dv):
-                        keep(duals, f"{name}.{i}", np.asarray(part).reshape(-1, order="F"))
-                else:
-                    keep(duals, name, dv)
-        for name in self._split_vars():
-            var = getattr(self, name)
-            var.value = np.column_stack(prim[name]).reshape(var.shape)
-        for name, con in self._split_cons().items():
-            if len(con.dual_variables) > 1:  # SOC: t (n·T,), X (k, n·T), column-major in t
-                n_t = con.dual_variables[0].shape[0] // t_n
-                t_part = np.concatenate(duals[f"{name}.0"])
-                x_blocks = [d.reshape((-1, n_t), order="F") for d in duals[f"{name}.1"]]
-                con.dual_variables[0].value = t_part
-                con.dual_variables[1].value = np.hstack(x_blocks)
-            else:
-                con.dual_variables[0].value = np.column_stack(duals[name])
-        return SolveInfo(
-            status=status,
-            objective=tot_obj,
-            solver=chosen,
-            solve_time_s=tot_solve,
-            compile_time_s=tot_comp,
-        )
-
-    def _split_vars(self) -> list[str]:
-        names = ["P", "Q", "ell", "v", "p_ext", "q_ext"]
-        if self.p_gen is not None:
-            names += ["p_gen", "q_gen"]
-        if self.options.soft_voltage:
-            names += ["s_lo", "s_hi"]
-        return names
-
-    def _split_cons(self) -> dict[str, cp.Constraint]:
-        cons: dict[str, cp.Constraint] = {
-            "p_balance": self.p_balance,
-            "q_balance": self.q_balance,
-            "cone": self.cone,
-            "v_lower": self.v_lower,
-            "v_upper": self.v_upper,
-        }
-        if self.line_send is not None and self.line_recv is not None:
-            cons["line_send"] = self.line_send
-            cons["line_recv"] = self.line_recv
-        return cons
-
-    def _copy_data_to(self, other: DistFlowModel) -> None:
-        for name in ("p_load_mw", "q_load_mvar", "p_inj_mw", "q_inj_mvar", "price_eur_per_mwh"):
-            getattr(other, name).value = getattr(self, name).value
-
-    def _feasible(self, opts: DistFlowOptions, solver: str | None) -> DistFlowModel | None:
-        trial = DistFlowModel(self.feeder, self.n_slots, self.dt_h, opts, self.time_index)
-        self._copy_data_to(trial)
-        try:
-            solve_cvxpy(
-                trial.build(),
-                name="distflow_diagnosis",
-                kind="socp",
-                solver=solver,
-                ignore_dpp=True,
-            )
-        except InfeasibleError:
-            return None
-        return trial
-
-    def _diagnose(self, solver: str | None) -> tuple[str | None, str]:
-        o = self.options
-        if self.has_extensions and self._feasible(o, solver) is not None:
-            return (
-                "model extensions",
-                "the base network with the same data is feasible; the added injections/"
-                "constraints make it infeasible",
-            )
-        soft = self._feasible(replace(o, soft_voltage=True), solver)
-        if soft is not None and not o.soft_voltage:
-            v = np.sqrt(np.maximum(np.asarray(soft.v.value), 0))
-            lo = np.maximum(self.v_min_used[:, None] - v[1:], 0)
-            hi = np.maximum(v[1:] - self.v_max_used[:, None], 0)
-            worst = lo if lo.max() >= hi.max() else hi
-            j, t = (int(i) for i in np.unravel_index(int(np.argmax(worst)), worst.shape))
-            bus = int(self.feeder.bus_index[j + 1])
-            side = "below v_min" if worst is lo else "above v_max"
-            slack = (
-                f"substation voltage pinned at {self.feeder.v_slack_pu} pu"
-                if o.v_slack_min_pu is None
-                else f"substation range [{o.v_slack_min_pu}, {o.v_slack_max_pu}] pu"
-            )
-            return (
-                "voltage limits",
-                f"with softened voltage limits the least violation is {worst.max():.4f} pu "
-                f"{side} at bus {bus} (slot {t}) with the {slack}; widen the band, let the "
-                "substation voltage vary, or use soft_voltage=True",
-            )
-        if o.line_limits and self._feasible(replace(o, line_limits=False), solver) is not None:
-            return "line limits", "feasible without branch apparent-power limits (eq. 8)"
-        if o.line_limits and (
-            self._feasible(replace(o, line_limits=False, soft_voltage=True), solver) is not None
-        ):
-            return "voltage and line limits", "feasible only when both are relaxed"
-        return (
-            "generation/storage/external-grid limits",
-            "infeasible even with soft voltage and no line limits",
-        )
-
-    # ------------------------------------------------------------------- results
-    def _result(self, info: SolveInfo, verify: bool) -> OPFResult:
-        t_ver = time.perf_counter()
-        fd, o = self.feeder, self.options
-        n, m, t = fd.n_bus, fd.n_branch, self.n_slots
-        sb, dt = fd.s_base_mva, self.dt_h
-        P, Q, ell, v = (np.asarray(a.value) for a in (self.P, self.Q, self.ell, self.v))
-        v_from = v[fd.from_bus, :]
-
-        # relaxation gap
-        gap = np.abs(P**2 + Q**2 - v_from * ell)
-        # relative to the largest v·ℓ of the same slot (scale-free; a per-branch ratio
-        # would be dominated by solver noise on branches with near-zero flow), but not to
-        # less than (10 % of the feeder's load)²: in a slot with (almost) no load every
-        # flow is ~0 and the solver's ~1e-7 pu² noise would otherwise read as a 100 %
-        # gap; real inexactness in such a slot still fails the AC check
-        load_pu = (
-            max(
-                float(np.abs(np.asarray(self.p_load_mw.value)).sum(axis=0).max(initial=0.0)),
-                float(np.abs(fd.p_load_mw).sum()),
-            )
-            / sb
-        )
-        vl_max = np.maximum(
-            (v_from * ell).max(axis=0, initial=0.0), max((0.1 * load_pu) ** 2, 1e-12)
-        )
-        gap_abs = float(gap.max(initial=0.0))
-        gap_rel = float((gap / vl_max[None, :]).max(initial=0.0))
-        exact = gap_rel <= o.relaxation_tol
-
-        # injections at the solution
-        p_ext = np.asarray(self.p_ext.value) * sb
-        q_ext = np.asarray(self.q_ext.value) * sb
-        p_wd = np.asarray(self.p_load_mw.value) - np.asarray(self.p_inj_mw.value)
-        q_wd = np.asarray(self.q_load_mvar.value) - np.asarray(self.q_inj_mvar.value)
-        for e in self._extra_p:
-            p_wd = p_wd - np.asarray(e.value)
-        for e in self._extra_q:
-            q_wd = q_wd - np.asarray(e.value)
-        p_gen = np.zeros((0, t))
-        if self.p_gen is not None and self.q_gen is not None:
-            cg = np.zeros((n, len(fd.gens)))
-            cg[fd.gens["bus"].to_numpy(int), np.arange(len(fd.gens))] = 1
-            p_gen = np.asarray(self.p_gen.value) * sb
-            p_wd = p_wd - cg @ p_gen
-            q_wd = q_wd - cg @ (np.asarray(self.q_gen.value) * sb)
-        p_sto = np.zeros((0, t))
-        e_sto = np.zeros((0, t))
-        simult = 0.0
-        if self.p_ch is not None and self.p_dis is not None and self.e is not None:
-            cs = np.zeros((n, len(fd.storage)))
-            cs[fd.storage["bus"].to_numpy(int), np.arange(len(fd.storage))] = 1
-            pc, pdis = np.asarray(self.p_ch.value) * sb, np.asarray(self.p_dis.value) * sb
-            p_sto = pdis - pc
-            e_sto = np.asarray(self.e.value)
-            p_wd = p_wd - cs @ p_sto
-            simult = float(np.minimum(pc, pdis).max(initial=0.0) * dt)
-        losses = p_ext - p_wd.sum(axis=0)
-
-        # prices
-        scale = 1.0 / (sb * dt)
-        lam = np.asarray(self.p_balance.dual_value)
-        mu = np.asarray(self.q_balance.dual_value)
-        u0 = np.asarray(self.cone.dual_value[0])
-        uu = np.asarray(self.cone.dual_value[1])
-        u_cone = tuple(a.reshape((m, t), order="F") for a in (u0, uu[0], uu[1], uu[2]))
-        zeros_l = np.zeros((m, t))
-        w_s = [zeros_l.copy(), zeros_l.copy()]
-        w_r = [zeros_l.copy(), zeros_l.copy()]
-        if self.line_send is not None and self.line_recv is not None:
-            k = self.lim_lines
-            for dst, c in ((w_s, self.line_send), (w_r, self.line_recv)):
-                ww = np.asarray(c.dual_value[1])
-                dst[0][k, :] = ww[0].reshape((k.size, t), order="F")
-                dst[1][k, :] = ww[1].reshape((k.size, t), order="F")
-        nu_lo = np.zeros((n, t))
-        nu_hi = np.zeros((n, t))
-        nu_lo[1:] = np.asarray(self.v_lower.dual_value)
-        nu_hi[1:] = np.asarray(self.v_upper.dual_value)
-        act, rea = decompose_prices(
-            fd,
-            lam=lam,
-            mu=mu,
-            u_cone=u_cone,  # type: ignore[arg-type]
-            nu_lo=nu_lo,
-            nu_hi=nu_hi,
-            w_send=(w_s[0], w_s[1]),
-            w_recv=(w_r[0], w_r[1]),
-        )
-        cols = self.time_index
-        bidx = fd.bus_index
-
-        def frame(a: FloatArray, index: pd.Index = bidx) -> pd.DataFrame:
-            df = pd.DataFrame(a, index=index, columns=cols)
-            return df.sort_index() if index is bidx else df
-
-        v_pu = np.sqrt(np.maximum(v, 0.0))
-        viol = 0.0
-        if o.soft_voltage:
-            viol = float(
-                max(
-                    np.max(self.v_min_used[:, None] - v_pu[1:], initial=0.0),
-                    np.max(v_pu[1:] - self.v_max_used[:, None], initial=0.0),
-                    0.0,
-                )
-            )
-
-        # AC check
-        if o.ac_slots == "all":
-            slots = list(range(t))
+            family, detail = diagnose(sub, solver)
+            raise InfeasibleError(
+                "distflow_opf", exc.status, family, f"slot {t}: {detail}"
+            ) from None
+        totals += (info.objective, info.solve_time_s, info.compile_time_s)
+        for k in prim:
+            prim[k].append(np.asarray(sub.var[k].value, dtype=float).reshape(-1))
+        for k in duals:
+            dv = sub.con[k].dual_value
+            parts = dv if isinstance(dv, list) else [dv]
+            duals[k].append([np.asarray(p, dtype=float) for p in parts])
+    for k, vals in prim.items():
+        m.var[k].value = np.column_stack(vals).reshape(m.var[k].shape)
+    for k, per_slot in duals.items():
+        con = m.con[k]
+        if len(con.dual_variables) > 1:  # SOC: t (n·T,), X (k, n·T), column-major in t
+            con.dual_variables[0].value = np.concatenate([d[0] for d in per_slot])
+            con.dual_variables[1].value = np.hstack([d[1] for d in per_slot])
         else:
-            slots = sorted({int(np.argmax(losses)), int(np.argmin(v_pu.min(axis=0)))})
-        ac = ac_power_flow(fd, p_wd, q_wd, v_pu[0], slots)
-        dv = float(np.abs(ac.v_pu - v_pu[:, slots]).max())
-        dloss_kw = float(np.abs(ac.losses_mw - losses[slots]).max() * 1e3)
-        # both price splits rest on the same KKT conditions: check the reactive one too
-        other_p = float(np.abs(act["other"]).max() * scale)
-        other_q = float(np.abs(rea["other"]).max() * scale)
-        other_max = max(other_p, other_q)
+            con.dual_variables[0].value = np.column_stack([d[0].reshape(-1) for d in per_slot])
+    return SolveInfo("optimal", float(totals[0]), info.solver, float(totals[1]), float(totals[2]))
 
-        if verify:
-            if not exact and not o.accept_inexact:
-                raise VerificationError(
-                    "relaxation_gap",
-                    gap_rel,
-                    o.relaxation_tol,
-                    f"SOCP relaxation not exact (abs gap {gap_abs:.3e} pu²); the OPF point "
-                    "is not AC feasible. Pass accept_inexact=True to get it anyway",
-                )
-            if exact:
-                if dv > o.ac_v_tol_pu:
-                    raise VerificationError(
-                        "ac_voltage", dv, o.ac_v_tol_pu, "pandapower runpp vs SOCP voltages [pu]"
-                    )
-                loss_tol = max(
-                    o.ac_loss_tol_kw, o.ac_loss_rtol * 1e3 * float(np.abs(ac.losses_mw).max())
-                )
-                if dloss_kw > loss_tol:
-                    raise VerificationError(
-                        "ac_losses", dloss_kw, loss_tol, "pandapower runpp vs SOCP losses [kW]"
-                    )
-            if not self.has_extensions and other_max > o.price_tol_eur_per_mwh:
-                raise VerificationError(
-                    "dlmp_decomposition",
-                    other_max,
-                    o.price_tol_eur_per_mwh,
-                    "KKT stationarity not met: price components leave a remainder of "
-                    f"{other_p:.3g} EUR/MWh (active) and {other_q:.3g} EUR/Mvarh (reactive)",
-                )
 
-        br_labels = pd.Index([f"{kind} {i}" for kind, i in fd.branch_element], name="branch")
-        obj = float(info.objective)
-        res = OPFResult(
-            status=info.status,
-            objective_eur=obj,
-            cost_eur=float(self.cost_expr.value),
-            losses_mw=pd.Series(losses, index=cols, name="losses_mw"),
-            p_ext_mw=pd.Series(p_ext, index=cols, name="p_ext_mw"),
-            q_ext_mvar=pd.Series(q_ext, index=cols, name="q_ext_mvar"),
-            v_pu=frame(v_pu),
-            dlmp_eur_per_mwh=frame(lam * scale),
-            dlmp_components={k: frame(act[k] * scale) for k in (*COMPONENTS, "other")},
-            qlmp_eur_per_mvarh=frame(mu * scale),
-            qlmp_components={k: frame(rea[k] * scale) for k in (*COMPONENTS, "other")},
-            p_branch_mw=frame(P * sb, br_labels),
-            q_branch_mvar=frame(Q * sb, br_labels),
-            p_gen_mw=frame(p_gen, pd.Index(fd.gens["sgen"].to_numpy(int), name="sgen")),
-            p_storage_mw=frame(
-                p_sto, pd.Index(fd.storage["storage"].to_numpy(int), name="storage")
-            ),
-            e_storage_mwh=frame(
-                e_sto, pd.Index(fd.storage["storage"].to_numpy(int), name="storage")
-            ),
-            relaxation_gap_abs=gap_abs,
-            relaxation_gap_rel=gap_rel,
-            exact=exact,
-            ac_max_dv_pu=dv,
-            ac_loss_diff_kw=dloss_kw,
-            ac_slots=tuple(slots),
-            voltage_violation_pu=viol,
-            storage_simultaneous_mwh=simult,
-            solve_info=info,
-            verify_time_s=time.perf_counter() - t_ver,
-            dt_h=dt,
-            extra={"build_time_s": self.build_time_s, "ac_losses_mw": ac.losses_mw},
+_DATA = ("p_load_mw", "q_load_mvar", "p_inj_mw", "q_inj_mvar", "price_eur_per_mwh")
+
+
+def _feasible(m: DistFlowModel, opts: DistFlowOptions, solver: str | None) -> DistFlowModel | None:
+    trial = DistFlowModel(m.feeder, m.n_slots, m.dt_h, opts, m.time_index)
+    for k in _DATA:
+        trial.param[k].value = m.param[k].value
+    try:
+        solve_cvxpy(
+            trial.build(), name="distflow_diagnosis", kind="socp", solver=solver, ignore_dpp=True
         )
-        return res
+    except InfeasibleError:
+        return None
+    return trial
+
+
+def diagnose(m: DistFlowModel, solver: str | None) -> tuple[str, str]:
+    """Name the constraint family that makes ``m`` infeasible, by re-solving relaxed
+    copies (base network without extensions; soft voltages; no line limits; both)."""
+    o = m.options
+    if m.has_extensions and _feasible(m, o, solver) is not None:
+        return (
+            "model extensions",
+            "the base network with the same data is feasible; the added injections/"
+            "constraints make it infeasible",
+        )
+    soft = _feasible(m, replace(o, soft_voltage=True), solver)
+    if soft is not None and not o.soft_voltage:
+        v = np.sqrt(np.maximum(np.asarray(soft.v.value), 0))
+        lo = np.maximum(m.v_min_used[:, None] - v[1:], 0)
+        hi = np.maximum(v[1:] - m.v_max_used[:, None], 0)
+        worst = lo if lo.max() >= hi.max() else hi
+        j, t = (int(i) for i in np.unravel_index(int(np.argmax(worst)), worst.shape))
+        side = "below v_min" if worst is lo else "above v_max"
+        slack = (
+            f"substation voltage pinned at {m.feeder.v_slack_pu} pu"
+            if o.v_slack_min_pu is None
+            else f"substation range [{o.v_slack_min_pu}, {o.v_slack_max_pu}] pu"
+        )
+        return (
+            "voltage limits",
+            f"with softened voltage limits the least violation is {worst.max():.4f} pu "
+            f"{side} at bus {int(m.feeder.bus_index[j + 1])} (slot {t}) with the {slack}; "
+            "widen the band, let the substation voltage vary, or use soft_voltage=True",
+        )
+    if o.line_limits and _feasible(m, replace(o, line_limits=False), solver) is not None:
+        return "line limits", "feasible without branch apparent-power limits (eq. 8)"
+    if o.line_limits and _feasible(m, replace(o, line_limits=False, soft_voltage=True), solver):
+        return "voltage and line limits", "feasible only when both are relaxed"
+    return (
+        "generation/storage/external-grid limits",
+        "infeasible even with soft voltage and no line limits",
+    )
+
+
+def _check_exact(m: DistFlowModel, gap_abs: float, gap_rel: float, remedy: str) -> None:
+    o = m.options
+    if gap_rel > o.relaxation_tol and not o.accept_inexact:
+        how = "after the convex-concave procedure" if remedy == "pccp" else "(remedy='none')"
+        raise VerificationError(
+            "relaxation_gap",
+            gap_rel,
+            o.relaxation_tol,
+            f"SOCP relaxation not exact {how} (abs gap {gap_abs:.3e} pu²); the OPF point "
+            "is not AC feasible. Pass accept_inexact=True to get it anyway",
+        )
+
+
+def _result(
+    m: DistFlowModel,
+    info: SolveInfo,
+    verify: bool,
+    remedy: str,
+    iters: int,
+    bound: float | None,
+    total_s: float,
+) -> OPFResult:
+    t_ver = time.perf_counter()
+    fd, o = m.feeder, m.options
+    gap_abs, gap_rel = relaxation_gap(m)
+    exact = gap_rel <= o.relaxation_tol
+    op = operating_point(m)
+    act, rea = nodal_prices(m)
+    ac = ACVerification((), float("nan"), float("nan"), np.zeros(0))
+    if verify:
+        _check_exact(m, gap_abs, gap_rel, remedy)
+        ac = verify_ac(m, op, enforce=exact)
+        if not m.has_extensions:
+            check_decomposition(act, rea, o.price_tol_eur_per_mwh)
+    viol = 0.0
+    if o.soft_voltage:
+        below = np.max(m.v_min_used[:, None] - op.v_pu[1:], initial=0.0)
+        viol = float(max(below, np.max(op.v_pu[1:] - m.v_max_used[:, None], initial=0.0), 0.0))
+    cols, bidx = m.time_index, fd.bus_index
+
+    def frame(a: FloatArray, index: pd.Index = bidx) -> pd.DataFrame:
+        df = pd.DataFrame(a, index=index, columns=cols)
+        return df.sort_index() if index is bidx else df
+
+    br = pd.Index([f"{kind} {i}" for kind, i in fd.branch_element], name="branch")
+    sto = pd.Index(fd.storage["storage"].to_numpy(int), name="storage")
+    sb = fd.s_base_mva
+    obj = float(info.objective)
+    return OPFResult(
+        status=info.status,
+        objective_eur=obj,
+        cost_eur=float(np.asarray(m.cost_expr.value)),
+        losses_mw=pd.Series(op.losses_mw, index=cols, name="losses_mw"),
+        p_ext_mw=pd.Series(op.p_ext_mw, index=cols, name="p_ext_mw"),
+        q_ext_mvar=pd.Series(op.q_ext_mvar, index=cols, name="q_ext_mvar"),
+        v_pu=frame(op.v_pu),
+        dlmp_eur_per_mwh=frame(act["price"]),
+        dlmp_components={k: frame(act[k]) for k in (*COMPONENTS, "other")},
+        qlmp_eur_per_mvarh=frame(rea["price"]),
+        qlmp_components={k: frame(rea[k]) for k in (*COMPONENTS, "other")},
+        p_branch_mw=frame(np.asarray(m.P.value) * sb, br),
+        q_branch_mvar=frame(np.asarray(m.Q.value) * sb, br),
+        p_gen_mw=frame(op.p_gen_mw, pd.Index(fd.gens["sgen"].to_numpy(int), name="sgen")),
+        p_storage_mw=frame(op.p_storage_mw, sto),
+        e_storage_mwh=frame(op.e_storage_mwh, sto),
+        relaxation_gap_abs=gap_abs,
+        relaxation_gap_rel=gap_rel,
+        exact=exact,
+        ac_max_dv_pu=ac.max_dv_pu,
+        ac_loss_diff_kw=ac.loss_diff_kw,
+        ac_slots=ac.slots,
+        voltage_violation_pu=viol,
+        storage_simultaneous_mwh=op.storage_simultaneous_mwh,
+        solve_info=info,
+        verify_time_s=time.perf_counter() - t_ver,
+        dt_h=m.dt_h,
+        extra={
+            "build_time_s": m.build_time_s,
+            "ac_losses_mw": ac.ac_losses_mw,
+            "solve_total_s": total_s,
+        },
+        remedy=remedy,
+        pccp_iterations=iters,
+        lower_bound_eur=bound,
+        optimality_gap_rel=0.0 if bound is None else (obj - bound) / max(abs(obj), 1e-9),
+        verified=verify,
+    )
 
 
 def solve_opf(
@@ -1105,6 +798,7 @@ def solve_opf(
     time_index: pd.Index | None = None,
     options: DistFlowOptions | None = None,
     solver: str | None = None,
+    verify: bool = True,
 ) -> OPFResult:
     """Build and solve the DistFlow OPF in one call.
 
@@ -1122,6 +816,8 @@ def solve_opf(
         T; inferred from the price, loads or scale if omitted.
     dt_h, time_index, options, solver
         As for :class:`DistFlowModel`.
+    verify
+        Run the AC power flow and the tolerance checks (default).
     """
     fd = feeder if feeder is not None else Feeder.from_pandapower()
     if n_slots is None:
@@ -1141,4 +837,4 @@ def solve_opf(
         model.scale_loads(load_scale)
     if p_load_mw is not None:
         model.set_loads(p_load_mw, q_load_mvar)
-    return model.solve(solver)
+    return model.solve(solver, verify=verify)

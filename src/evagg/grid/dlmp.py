@@ -52,6 +52,7 @@ def decompose_prices(
     nu_hi: FloatArray,
     w_send: tuple[FloatArray, FloatArray],
     w_recv: tuple[FloatArray, FloatArray],
+    tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     """Split active and reactive nodal prices into energy, loss, voltage and congestion.
 
@@ -69,6 +70,11 @@ def decompose_prices(
     w_send, w_recv
         ``(w1, w2)`` duals of the P and Q entries of the sending- and receiving-end
         apparent-power cones (seed 000 eq. 8), each (L, T); zeros where not modelled.
+    tangent
+        ``(κ, a_p, a_q, a_v)`` of the convex–concave procedure's tangent cut
+        ``ℓ − a_p P − a_q Q − a_v v_from ≤ s`` (dual κ ≥ 0), each (L, T), or ``None``.
+        It adds ``−a_p κ`` (``−a_q κ``) to the stationarity in P (Q) and ``−a_v κ`` to
+        that in v_from: both are loss terms.
 
     Returns
     -------
@@ -84,18 +90,23 @@ def decompose_prices(
     a_from, _ = feeder.incidence()
     u0, u1, u2, u3 = u_cone
     s_volt = nu_lo - nu_hi
-    s_loss = a_from @ (u0 + u3) - feeder.g_sh_pu[:, None] * lam + feeder.b_sh_pu[:, None] * mu
+    kap, a_p, a_q, a_v = tangent if tangent is not None else (np.zeros_like(u0),) * 4
+    s_loss = (
+        a_from @ (u0 + u3 + a_v * kap)
+        - feeder.g_sh_pu[:, None] * lam
+        + feeder.b_sh_pu[:, None] * mu
+    )
     beta_v = pi.T @ s_volt
     beta_l = pi.T @ s_loss
     n = lam.shape[0]
     out: list[dict[str, FloatArray]] = []
     for price, z, uk, ws, wr in (
-        (lam, r, u1, w_send[0], w_recv[0]),
-        (mu, x, u2, w_send[1], w_recv[1]),
+        (lam, r, 2 * u1 + a_p * kap, w_send[0], w_recv[0]),
+        (mu, x, 2 * u2 + a_q * kap, w_send[1], w_recv[1]),
     ):
         comp: dict[str, FloatArray] = {
             "energy": np.repeat(price[:1, :], n, axis=0),
-            "loss": np.asarray(pi @ (2 * z * beta_l - 2 * uk)),
+            "loss": np.asarray(pi @ (2 * z * beta_l - uk)),
             "voltage": np.asarray(pi @ (2 * z * beta_v)),
             "congestion": np.asarray(pi @ (-ws - wr)),
         }

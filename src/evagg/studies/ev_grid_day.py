@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -30,7 +29,7 @@ from pydantic import Field
 from evagg._checks import IsoDate, parse_timestamp
 from evagg.data import load_microgrid_day, load_nl_day_ahead_prices
 from evagg.errors import InputError
-from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult
+from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult, hosting_capacity
 from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 from evagg.studies.scenario_day import expected_fleet_demand_mwh
 
@@ -228,19 +227,21 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
     base = opf(0.0)
     timings["base_opf_s"] = time.perf_counter() - t
 
-    # Hosting capacity as one SOCP: max n s.t. DistFlow with n·(per-vehicle profile) at
-    # ev_bus. The weight makes n lexicographically first (a vehicle is worth far more
-    # than its energy cost), so n* is the largest fleet within the voltage band.
+    # Hosting capacity as one SOCP (evagg.grid.hosting_capacity)
     t = time.perf_counter()
-    host = DistFlowModel(feeder, len(day_index), 1.0, options, day_index)
-    n_var = cp.Variable(nonneg=True, name="n_vehicles")
-    host.add_injection(-host.bus_selector([ev_bus]) @ (n_var * per_vehicle_mw[None, :]))
-    host.add_constraints([n_var <= float(max_vehicles)])
-    host.add_cost(-HOSTING_WEIGHT_EUR_PER_VEHICLE * n_var)
-    host.set_loads(p_base, q_base)
-    host.set_price(price)
-    host_res = host.solve()
-    n_host = float(np.asarray(n_var.value).item())
+    hosted = hosting_capacity(
+        feeder,
+        per_vehicle_mw,
+        ev_bus,
+        p_load_mw=p_base,
+        q_load_mvar=q_base,
+        price_eur_per_mwh=price,
+        options=options,
+        time_index=day_index,
+        max_units=float(max_vehicles),
+        weight_eur_per_unit=HOSTING_WEIGHT_EUR_PER_VEHICLE,
+    )
+    host_res, n_host = hosted.opf, hosted.n_units
     timings["hosting_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
