@@ -219,7 +219,7 @@ def test_one_real_day_all_strategies(prices: pd.Series) -> None:
         .drop(columns="solve_time_s"),
     )
     assert list(day["strategy"]) == list(DEFAULT_STRATEGIES)
-    assert (day["profit_eur"] <= day["profit_optimistic_eur"] + 1e-9).all()
+    assert (day["profit_eur"] <= day["profit_optimistic_eur"] + 0.01).all()  # LP tolerance
     pf = day.set_index("strategy")["profit_optimistic_eur"]["perfect_foresight"]
     assert (day["profit_optimistic_eur"] <= pf + 1e-6).all()  # perfect foresight bounds all
     milp = day[day["method"] != "rule"]
@@ -238,4 +238,4 @@ def test_special_days(day: str) -> None:
     rows = evaluate_bidding_day(dt.date.fromisoformat(day), 1, SMALL)
     assert len(rows) == len(DEFAULT_STRATEGIES)
     assert np.isfinite(rows["profit_eur"]).all()
-    assert (rows["profit_eur"] <= rows["profit_optimistic_eur"] + 1e-9).all()
+    assert (rows["profit_eur"] <= rows["profit_optimistic_eur"] + 0.01).all()

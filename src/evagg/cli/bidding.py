@@ -46,8 +46,12 @@ def bidding(
         str, typer.Option(help="β values also solved on the unreduced set ('' to skip).")
     ] = "1",
     formulation: Annotated[
-        str, typer.Option(help="'kkt' (seed eqs. 16-32) or 'enumeration' (exact, no big-M).")
-    ] = "kkt",
+        str,
+        typer.Option(
+            help="'auto' (enumeration where exact, else KKT), 'kkt' (seed eqs. 16-32) or "
+            "'enumeration' (exact, no big-M)."
+        ),
+    ] = "auto",
     rival_recourse: Annotated[
         bool,
         typer.Option(help="Also sweep β with recourse on the rivals' outcome (evagg extension)."),

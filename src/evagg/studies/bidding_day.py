@@ -94,7 +94,9 @@ class Config(StudyConfig):
     unreduced_betas: tuple[float, ...] = Field(
         default=(1.0,), description="β also solved on the unreduced set."
     )
-    formulation: str = Field(default="kkt", description="'kkt' or 'enumeration'.")
+    formulation: str = Field(
+        default="auto", description="'auto' (enumeration where exact), 'kkt' or 'enumeration'."
+    )
     rival_recourse_sweep: bool = Field(
         default=True, description="Also sweep β with recourse on the rivals' outcome."
     )
@@ -108,8 +110,10 @@ class Config(StudyConfig):
             raise InputError("betas", self.betas, "need at least one beta, all >= 0")
         if self.reduce_to is not None and not 1 <= self.reduce_to <= self.n_scenarios:
             raise InputError("reduce_to", self.reduce_to, f"must be in [1, {self.n_scenarios}]")
-        if self.formulation not in ("kkt", "enumeration"):
-            raise InputError("formulation", self.formulation, "must be 'kkt' or 'enumeration'")
+        if self.formulation not in ("auto", "kkt", "enumeration"):
+            raise InputError(
+                "formulation", self.formulation, "must be 'auto', 'kkt' or 'enumeration'"
+            )
         return self
 
 
@@ -165,30 +169,32 @@ def build_inputs(
     reduce_to: int | None,
     switching_cost: float,
     seed: int,
+    cache: dict[Any, Any] | None = None,
+    price_model: Any = None,
 ) -> tuple[BiddingInputs, dict[str, Any]]:
-    """Scenario generation (+ reduction) and the bidding inputs for one day."""
-    from evagg.scenarios import (
-        fast_forward_reduction,
-        market_scenarios,
-        rival_price_scenarios,
-    )
+    """Scenario generation (+ reduction) and the bidding inputs for one day.
 
-    rng = np.random.default_rng(seed)
-    day = pd.Timestamp(date).tz_localize(pd.DatetimeIndex(prices.index).tz)
-    idx = prices.loc[(prices.index >= day) & (prices.index < day + pd.Timedelta(days=1))].index
-    if len(idx) == 0:
-        raise InputError("date", str(date), "no day-ahead prices for this day")
-    idx = pd.DatetimeIndex(idx)
-    demand = expected_demand_profile(idx, cfg.n_evs, cfg.n_sim_evs, seed=seed)
-    market = market_scenarios(prices, date, demand, cfg.n_scenarios, rng)
+    ``cache`` (a dict owned by the caller) keeps the unreduced market and the rival
+    scenarios per (date, seed): they do not depend on ``reduce_to`` or the switching cost
+    (the reduction draws no random numbers), so a study generates them once per day.
+    ``price_model``: a fitted :class:`evagg.scenarios.PriceModel` for ``date`` (skips
+    the SARIMAX fit).
+    """
+    from evagg.scenarios import fast_forward_reduction
+
+    key = (str(date), seed)
+    if cache is None or key not in cache:
+        generated = _generate(prices, date, cfg, seed, price_model)
+        if cache is not None:
+            cache[key] = generated
+    else:
+        generated = cache[key]
+    market, rivals = generated
     meta: dict[str, Any] = {"n_generated": market.n_scenarios}
     if reduce_to is not None and reduce_to < market.n_scenarios:
         red = fast_forward_reduction(market, reduce_to)
         market = red.scenarios
         meta["kantorovich_distance"] = red.kantorovich_distance
-    forecast = rival_forecast(prices, idx, cfg.n_rivals)
-    rivals = rival_price_scenarios(forecast, cfg.n_rival_scenarios, 0.15, rng)
-    rivals = _group_identical(rivals)
     inputs = BiddingInputs(
         market=market,
         rivals=rivals,
@@ -198,6 +204,25 @@ def build_inputs(
     )
     meta.update(n_market=market.n_scenarios, n_rival=rivals.n_scenarios)
     return inputs, meta
+
+
+def _generate(
+    prices: pd.Series, date: Any, cfg: Config, seed: int, price_model: Any
+) -> tuple[ScenarioSet, ScenarioSet]:
+    """Unreduced market scenarios and merged rival scenarios of one day (one generator)."""
+    from evagg.scenarios import market_scenarios, rival_price_scenarios
+
+    rng = np.random.default_rng(seed)
+    day = pd.Timestamp(date).tz_localize(pd.DatetimeIndex(prices.index).tz)
+    idx = prices.loc[(prices.index >= day) & (prices.index < day + pd.Timedelta(days=1))].index
+    if len(idx) == 0:
+        raise InputError("date", str(date), "no day-ahead prices for this day")
+    idx = pd.DatetimeIndex(idx)
+    demand = expected_demand_profile(idx, cfg.n_evs, cfg.n_sim_evs, seed=seed)
+    market = market_scenarios(prices, date, demand, cfg.n_scenarios, rng, price_model=price_model)
+    forecast = rival_forecast(prices, idx, cfg.n_rivals)
+    rivals = _group_identical(rival_price_scenarios(forecast, cfg.n_rival_scenarios, 0.15, rng))
+    return market, rivals
 
 
 def _group_identical(ss: ScenarioSet) -> ScenarioSet:
@@ -329,12 +354,23 @@ def run(
         cases.append(("rival_recourse", cfg.reduce_to, cfg.betas))
     if cfg.reduce_to is not None and cfg.unreduced_betas:
         cases.append(("unreduced", None, cfg.unreduced_betas))
+    from evagg.scenarios import fit_price_model
+
+    price_model = fit_price_model(prices, cfg.date)
+    generated: dict[Any, Any] = {}  # scenarios of the day, shared by every K and case
     for k in cfg.switching_costs_eur_per_mwh:
         cache: dict[int | None, tuple[BiddingInputs, dict[str, Any]]] = {}
         for case, red, betas in cases:
             if red not in cache:
                 cache[red] = build_inputs(
-                    prices, cfg.date, cfg, reduce_to=red, switching_cost=k, seed=cfg.seed
+                    prices,
+                    cfg.date,
+                    cfg,
+                    reduce_to=red,
+                    switching_cost=k,
+                    seed=cfg.seed,
+                    cache=generated,
+                    price_model=price_model,
                 )
             inputs, m = cache[red]
             meta[f"{case}_K{k:g}"] = m
@@ -373,7 +409,7 @@ def run(
                     }
                 )
                 tick(f"K={k:g} {case} beta={b:g}")
-    oos, vss = _out_of_sample(prices, cfg, tick)
+    oos, vss = _out_of_sample(prices, cfg, tick, price_model)
     return BiddingStudyResult(
         config=cfg,
         summary_table=pd.DataFrame(summaries),
@@ -452,14 +488,24 @@ def outcome_inputs(realised: ScenarioSet, label: Any, template: BiddingInputs) -
 
 
 def _out_of_sample(
-    prices: pd.Series, cfg: BiddingStudyConfig, tick: Progress
+    prices: pd.Series, cfg: BiddingStudyConfig, tick: Progress, price_model: Any
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from evagg.scenarios import refilter_price_model
+
     rows, vss_rows = [], []
     k = cfg.switching_costs_eur_per_mwh[0]
     for d in range(1, cfg.oos_days + 1):
         day = (pd.Timestamp(cfg.date) + pd.Timedelta(days=d)).strftime("%Y-%m-%d")
+        # SARIMAX parameters of the study day (data before it), filtered up to the day.
+        model_d = refilter_price_model(price_model, prices, day)
         inputs, _ = build_inputs(
-            prices, day, cfg, reduce_to=cfg.reduce_to, switching_cost=k, seed=cfg.seed + d
+            prices,
+            day,
+            cfg,
+            reduce_to=cfg.reduce_to,
+            switching_cost=k,
+            seed=cfg.seed + d,
+            price_model=model_d,
         )
         stoch = solve(build_bidding(inputs, formulation=cfg.formulation), beta=cfg.oos_beta)
         joint = solve(
