@@ -262,6 +262,7 @@ class BiddingStudyResult:
             "case",
             "beta",
             "status",
+            "formulation",
             "expected_profit_eur",
             "cvar_eur",
             "expected_da_mwh",
