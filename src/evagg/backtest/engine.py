@@ -284,7 +284,7 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: never collides with another run
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)
@@ -353,6 +353,7 @@ def run_backtest(
     seed: int = 0,
     progress: bool = True,
     data_range: tuple[dt.date, dt.date] | None = None,
+    every: int = 1,
 ) -> BacktestResult:
     """Run ``day_fn`` for every day of ``[start, end]`` (inclusive), one dask task per day.
 
@@ -381,6 +382,9 @@ def run_backtest(
     data_range
         Optional ``(first, last)`` day the day function supports (e.g. the bundled price
         data with its history window); a range reaching outside is an error.
+    every
+        Run every ``every``-th day of the range only, starting at ``start`` (a stated
+        subsample, e.g. 2 for every other day).
 
     Returns
     -------
@@ -394,6 +398,9 @@ def run_backtest(
         resume with another day function or seed.
     """
     days = _days(start, end, data_range)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise InputError("every", every, "must be an integer >= 1")
+    days = days[::every]
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError("workers", workers, "must be an integer >= 1")
     day_seed(seed, days[0])  # validates the seed

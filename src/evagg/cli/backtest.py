@@ -28,6 +28,7 @@ from evagg.cli._tables import kv_table
 
 __all__ = [
     "EndOpt",
+    "EveryOpt",
     "JsonOpt",
     "NoProgressOpt",
     "ResumeOpt",
@@ -66,6 +67,9 @@ ResumeOpt = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Run seed (each day gets its own).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print only the summary as JSON.")]
+EveryOpt = Annotated[
+    int, typer.Option("--every", help="Run every N-th day only (a stated subsample).")
+]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")]
 
 
@@ -84,6 +88,7 @@ def run_backtest_command(
     progress: bool = True,
     data_range: Any = None,
     finish: Callable[[BacktestResult], dict[str, Any]] | None = None,
+    every: int = 1,
 ) -> BacktestResult:
     """Run the backtest, let the study summarise it, write ``summary.json``, print.
 
@@ -101,8 +106,10 @@ def run_backtest_command(
         seed=seed,
         progress=progress,
         data_range=data_range,
+        every=every,
     )
     summary: dict[str, Any] = {"study": study, "start": start, "end": end, "seed": seed}
+    summary["every"] = every
     summary["backtest"] = res.summary()
     if finish is not None and not res.daily.empty:
         summary["results"] = finish(res)

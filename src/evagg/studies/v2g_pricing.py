@@ -31,6 +31,7 @@ from evagg.fleet import synthesize_fleet
 from evagg.scenarios._common import local_day
 from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 from evagg.v2g_pricing import (
+    DayForecast,
     Schedule,
     Tariff,
     V2GDispatch,
@@ -179,11 +180,11 @@ def _day_prices(prices: pd.Series, date: str) -> tuple[pd.DatetimeIndex, np.ndar
 
 
 def _strategies(
-    dispatch: V2GDispatch, forecast: np.ndarray, realised: np.ndarray, phi: float
+    dispatch: V2GDispatch, forecast: DayForecast, realised: np.ndarray
 ) -> dict[str, Schedule]:
     return {
-        "day_ahead_plan": dispatch.schedule(forecast),
-        "rolling": dispatch.rolling(forecast, realised, phi),
+        "day_ahead_plan": dispatch.schedule(forecast.values),
+        "rolling": dispatch.rolling(forecast.view, realised),
         "perfect_foresight": dispatch.schedule(realised),
     }
 
@@ -258,9 +259,8 @@ def _strategy_table(
         dis[strategy] = float(s.discharge_kwh.sum()) if s is not None else 0.0
     tab = pd.DataFrame({"v2g_fleet_cost_eur": cost, "discharged_kwh": dis})
     tab["profit_eur"] = base - tab["v2g_fleet_cost_eur"]
-    tab["loss_vs_perfect_foresight_eur"] = (
-        tab.at["perfect_foresight", "profit_eur"] - tab["profit_eur"]
-    )
+    best = float(tab["profit_eur"].to_numpy()[list(tab.index).index("perfect_foresight")])
+    tab["loss_vs_perfect_foresight_eur"] = best - tab["profit_eur"]
     tab.index.name = "strategy"
     return tab
 
@@ -287,7 +287,10 @@ def run(
     hours, realised = _day_prices(prices, config.date)
     n_t, tariff = len(hours), config.tariff()
     say("price forecast")
-    fc = point_forecast(prices, hours, config.forecast, config.train_days)
+    forecast = point_forecast(
+        prices, hours, config.forecast, config.train_days, config.error_persistence
+    )
+    fc = forecast.values
     timings["forecast_s"] = time.perf_counter() - clock
     say("users and follower classes")
     users = _users_of_day(config, hours[0], n_t)
@@ -298,7 +301,8 @@ def run(
     timings["pricing_s"] = time.perf_counter() - t
     lam = pricing.price_eur_per_kwh
     cols = ["start_h", "end_h", "energy_kwh", "p_max_kw"]
-    x = follower_response(lam, *(users[c].to_numpy() for c in cols), fc)
+    a, b, e, p = (users[c].to_numpy() for c in cols)
+    x = follower_response(lam, a, b, e, p, fc)
     is_v2g = (users["contract"] == "v2g").to_numpy()
     say("V2G dispatch: plan, rolling, perfect foresight")
     t = time.perf_counter()
@@ -308,7 +312,7 @@ def run(
         dispatch = V2GDispatch(
             users[is_v2g], n_t, tariff.compensation_eur_per_kwh, config.soc_min_pu
         )
-        scheds = _strategies(dispatch, fc, realised, config.error_persistence)
+        scheds = _strategies(dispatch, forecast, realised)
     timings["dispatch_s"] = time.perf_counter() - t
     payments = float((x @ lam).sum())
     base = payments - float(realised @ x[~is_v2g].sum(axis=0)) / 1000.0
@@ -330,7 +334,7 @@ def run(
     )
 
 
-def _hourly(hours, realised, fc, lam, x, is_v2g, scheds) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _hourly(hours, realised, fc, lam, x, is_v2g, scheds) -> pd.DataFrame:
     hourly = pd.DataFrame(
         {
             "realised_price_eur_per_mwh": realised,
@@ -348,7 +352,7 @@ def _hourly(hours, realised, fc, lam, x, is_v2g, scheds) -> pd.DataFrame:  # typ
     return hourly
 
 
-def _assemble(  # type: ignore[no-untyped-def]
+def _assemble(
     config, hours, realised, fc, users, x, grouping, pricing, dispatch, scheds, strat, timings
 ) -> V2GPricingResult:
     tariff = config.tariff()
@@ -386,8 +390,9 @@ def _assemble(  # type: ignore[no-untyped-def]
         for key, s in scheds.items():
             checks += _schedule_checks(key, dispatch, s)
             soc[key] = s.soc_kwh.sum(axis=0)
-    loss_hold = float(strat.at["hold", "loss_vs_perfect_foresight_eur"])
-    loss_roll = float(strat.at["rolling", "loss_vs_perfect_foresight_eur"])
+    loss = strat["loss_vs_perfect_foresight_eur"].to_dict()
+    loss_hold, loss_roll = float(loss["hold"]), float(loss["rolling"])
+    saving = {k: float(v) for k, v in users_tab["saving_vs_flat_eur"].to_dict().items()}
     plan = scheds.get("day_ahead_plan")
     numbers = {
         "n_hours": len(hours),
@@ -412,9 +417,9 @@ def _assemble(  # type: ignore[no-untyped-def]
         "loss_reduction_rolling_vs_hold": (1 - loss_roll / loss_hold)
         if loss_hold > 1e-6
         else float("nan"),
-        "users_saving_vs_flat_eur_ordinary": float(users_tab.at["ordinary", "saving_vs_flat_eur"]),
-        "users_saving_vs_flat_eur_v2g": float(users_tab.at["v2g", "saving_vs_flat_eur"]),
-        "v2g_compensation_eur": float(users_tab.at["v2g", "compensation_eur"]),
+        "users_saving_vs_flat_eur_ordinary": saving["ordinary"],
+        "users_saving_vs_flat_eur_v2g": saving["v2g"],
+        "v2g_compensation_eur": float(users_tab["compensation_eur"].sum()),
         "unserved_rounding_kwh": float(users["unserved_kwh"].sum()),
         "certificate_gap": pricing.certificate_gap,
         "pricing_solve_s": pricing.info.solve_time_s,

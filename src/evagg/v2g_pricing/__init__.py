@@ -10,7 +10,7 @@
 """
 
 from evagg.v2g_pricing.dispatch import Schedule, V2GDispatch, settle_eur
-from evagg.v2g_pricing.forecast import point_forecast
+from evagg.v2g_pricing.forecast import DayForecast, point_forecast
 from evagg.v2g_pricing.pricing import (
     PricingModel,
     PricingResult,
@@ -23,6 +23,7 @@ from evagg.v2g_pricing.pricing import (
 from evagg.v2g_pricing.users import Grouping, group_users, users_from_fleet, validate_users
 
 __all__ = [
+    "DayForecast",
     "Grouping",
     "PricingModel",
     "PricingResult",

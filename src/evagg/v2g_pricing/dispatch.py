@@ -172,34 +172,31 @@ class V2GDispatch:
 
     def rolling(
         self,
-        forecast_eur_per_mwh: npt.ArrayLike,
+        view: Callable[[FArray], FArray],
         realised_eur_per_mwh: npt.ArrayLike,
-        error_persistence: float,
         on_step: Callable[[int], None] | None = None,
     ) -> Schedule:
-        """Rolling re-optimisation (see the module docstring); one LP re-solve per hour."""
-        f = as_finite_array("forecast_eur_per_mwh", forecast_eur_per_mwh, ndim=1)
+        """Rolling re-optimisation: at hour ``h`` re-solve with the executed hours fixed and
+        prices ``view(realised[:h + 1])`` (realised up to ``h``, updated forecast after),
+        then execute hour ``h``. ``view`` never receives a later price, so the strategy is
+        non-anticipative by construction. One LP re-solve (same compiled problem) per hour.
+        """
         r = as_finite_array("realised_eur_per_mwh", realised_eur_per_mwh, ndim=1)
-        if f.size != self.n_hours or r.size != self.n_hours:
+        if r.size != self.n_hours:
             raise InputError("realised_eur_per_mwh", r.size, f"need {self.n_hours} hours")
-        if not 0.0 <= error_persistence <= 1.0:
-            raise InputError("error_persistence", error_persistence, "must be within [0, 1]")
-        self._free()
         c_lo, c_hi = np.zeros_like(self.charge_hi), self.charge_hi.copy()
         d_lo, d_hi = np.zeros_like(self.discharge_hi), self.discharge_hi.copy()
-        steps = np.arange(self.n_hours)
         for h in range(self.n_hours):
-            decay = error_persistence ** np.maximum(steps - h, 0)
-            view = np.where(steps <= h, r, f + decay * (r[h] - f[h]))
+            prices = as_finite_array("view", view(r[: h + 1].copy()), ndim=1)
             self.c_lo.value, self.c_hi.value = c_lo, c_hi
             self.d_lo.value, self.d_hi.value = d_lo, d_hi
-            plan = self._solve(view)
+            plan = self._solve(prices)
             c_lo[:, h] = c_hi[:, h] = np.clip(plan.charge_kwh[:, h], 0.0, self.charge_hi[:, h])
             d_lo[:, h] = d_hi[:, h] = np.clip(
                 plan.discharge_kwh[:, h], 0.0, self.discharge_hi[:, h]
             )
             if on_step is not None:
                 on_step(h)
+        soc = np.asarray(self.soc.value, dtype=float)
         self._free()
-        gain_c, gain_d = c_lo, d_lo
-        return Schedule(gain_c, gain_d, np.asarray(self.soc.value, dtype=float))
+        return Schedule(c_lo, d_lo, soc)

@@ -214,7 +214,7 @@ def _kmeans_labels(x: npt.NDArray[np.float64], k: int, seed: int) -> npt.NDArray
     k = max(1, min(k, distinct))
     if k == 1:
         return np.zeros(len(x), dtype=np.int64)
-    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+    km = KMeans(n_clusters=k, n_init=4, random_state=seed % 2**32).fit(x)
     return np.asarray(km.labels_, dtype=np.int64)
 
 
