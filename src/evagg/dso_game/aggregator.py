@@ -1,0 +1,614 @@
+r"""An EV aggregator's best response to the DSO's DLMPs (seed 000 §4, eqs. 14–21).
+
+Per slot t (length Δt [h]) powers in MW, prices in EUR/MWh. Decision: the service-fee
+coefficient ``e_h`` per fee period h (an hour on 15-min slots; seed §5.3's e_k "in t
+period"), contract purchase ``E^c_t`` at the DLMP λ_t, real-time purchase ``E^b_t`` and
+sale ``E^s_t``, storage charge ``r^c_t`` / discharge ``r^d_t``, stored energy ``s_t``,
+binaries ``z_t`` (real-time state) and ``u_t`` (storage state). The charging price is
+DLMP + service fee (§4 end), the fee discounted by the users' points (§5.3):
+``C_t = λ_t + φ̄_t e_{h(t)}``, φ̄_t the demand-weighted discount of the station's users.
+
+.. math::
+
+    \max\ Δt \sum_t ( C_t D_t(C) + C^s_t E^s_t - λ_t E^c_t - C^b_t E^b_t
+        - c^{deg} (r^c_t + r^d_t) )                                        (14)
+
+    C^{min} \le C_t \le C^{max},\ e^{min} \le e_h \le e^{max}               (15)
+
+    \sum_t w_t C_t \le C^{av},\ w_t = D^0_t / \sum_s D^0_s                  (16)
+
+    D_t(C) + r^c_t - r^d_t + E^s_t = E^c_t + E^b_t                          (17)
+
+    E^c_t \ge 0,\ 0 \le E^b_t \le M z_t                                    (18)
+
+    0 \le E^s_t \le r^d_t,\ E^s_t \le \bar R (1 - z_t)                       (19)
+
+    s_t = s_{t-1} + Δt (η^c r^c_t - r^d_t / η^d),\ 0 \le s_t \le \bar S     (20)
+
+    0 \le r^c_t \le \bar R u_t,\ 0 \le r^d_t \le \bar R (1 - u_t)         (21)
+
+with s_0 = S̄/2, s_T ≥ s_0, and the price-guided elastic EV demand (own/cross elasticity
+matrix ε, reference price C^ref, demand D⁰ of the users who chose this station)
+
+.. math::  D_t(C) = D^0_t + \sum_s ε_{ts} \sqrt{D^0_t D^0_s}\,(C_s - C^{ref}) / C^{ref}
+
+(own terms as usual; cross terms on the geometric mean of the two slots' demands, see
+:func:`demand_slopes`), and D_t ≥ 0 kept as a constraint.
+
+What evagg changed: efficiencies η and a cyclic end state in (20) (the seed has
+neither); (19)'s product r^d(1−z) is written exactly as two linear bounds; M = the sum of
+the maximum charging powers (piles + storage), as the seed says; (15) also bounds the
+fee coefficient (§5.3); (16) is a cap (the seed's remark in §5.3), not an equality, on
+the demand-weighted average (a slot without demand has no price anyone pays; the posted
+fee of an hour without demand is set after the solve to the demand-weighted mean fee);
+a storage wear cost c^deg.
+
+Exact method. Revenue C·D(C) is quadratic in e and concave because sym(ε) ⪯ 0
+(checked). The best response is a convex MIQP, solved exactly by best-first branch and
+bound over u and z with convex QP relaxations (Clarabel), pruned at a relative gap of
+1e-7. With C^s ≤ C^b (checked) buying and selling at once never pays, and with positive
+prices the root relaxation is already exclusive, so one QP usually suffices; with
+negative DLMPs the relaxation burns energy in the store and B&B branches. The final
+point is re-solved with the binaries fixed, so it is feasible for the MIQP.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import numpy.typing as npt
+
+from evagg._checks import as_finite_array
+from evagg.errors import InputError, SolverError
+from evagg.optim.core import solve_cvxpy
+
+__all__ = [
+    "AggregatorSpec",
+    "BestResponse",
+    "BestResponseModel",
+    "check_elasticity",
+    "elasticity_matrix",
+    "evaluate_profit",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+SIMULTANEOUS_TOL_MW = 1e-6
+"""Charge and discharge (or buy and sell) both above this are 'simultaneous' [MW]."""
+
+
+@dataclass(frozen=True)
+class AggregatorSpec:
+    """One aggregator: bus, piles, storage, price bounds (seed 000 §4).
+
+    Attributes
+    ----------
+    bus
+        pandapower bus index of its station.
+    n_piles, pile_kw
+        Charging piles and their power [kW].
+    storage_kwh, storage_kw
+        Storage energy and power rating [kWh, kW] (0 = none).
+    eta_ch, eta_dis
+        Storage efficiencies [-].
+    price_min_eur_per_mwh, price_max_eur_per_mwh
+        C^min, C^max of eq. (15) [EUR/MWh].
+    price_avg_cap_eur_per_mwh
+        C^av of eq. (16) [EUR/MWh].
+    fee_min_eur_per_mwh, fee_max_eur_per_mwh
+        Bounds of the service-fee coefficient e_k (§5.3) [EUR/MWh].
+    wear_eur_per_mwh
+        Storage wear cost per MWh charged or discharged [EUR/MWh].
+    """
+
+    bus: int
+    n_piles: int = 20
+    pile_kw: float = 22.0
+    storage_kwh: float = 500.0
+    storage_kw: float = 250.0
+    eta_ch: float = 0.95
+    eta_dis: float = 0.95
+    price_min_eur_per_mwh: float = 0.0
+    price_max_eur_per_mwh: float = 600.0
+    price_avg_cap_eur_per_mwh: float = 350.0
+    fee_min_eur_per_mwh: float = 50.0
+    fee_max_eur_per_mwh: float = 400.0
+    wear_eur_per_mwh: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("storage_kwh", "storage_kw", "wear_eur_per_mwh"):
+            val = getattr(self, name)
+            if not (np.isfinite(val) and val >= 0):
+                raise InputError(name, val, "must be finite and ≥ 0")
+        if not (isinstance(self.n_piles, int | np.integer) and self.n_piles >= 1):
+            raise InputError("n_piles", self.n_piles, "must be a positive integer")
+        if not (np.isfinite(self.pile_kw) and self.pile_kw > 0):
+            raise InputError("pile_kw", self.pile_kw, "must be > 0")
+        for name in ("eta_ch", "eta_dis"):
+            if not 0 < getattr(self, name) <= 1:
+                raise InputError(name, getattr(self, name), "efficiency must lie in (0, 1]")
+        lo, hi = self.price_min_eur_per_mwh, self.price_max_eur_per_mwh
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+            raise InputError(
+                "price_min_eur_per_mwh/price_max_eur_per_mwh", (lo, hi), "C_min must be ≤ C_max"
+            )
+        avg = self.price_avg_cap_eur_per_mwh
+        if not lo <= avg <= hi:
+            raise InputError(
+                "price_avg_cap_eur_per_mwh",
+                avg,
+                f"average price must lie in [C_min, C_max] = [{lo}, {hi}]",
+            )
+        flo, fhi = self.fee_min_eur_per_mwh, self.fee_max_eur_per_mwh
+        if not (np.isfinite(flo) and np.isfinite(fhi)) or flo > fhi or flo < 0:
+            raise InputError(
+                "fee_min_eur_per_mwh/fee_max_eur_per_mwh", (flo, fhi), "need 0 ≤ fee_min ≤ fee_max"
+            )
+
+    @property
+    def m_mw(self) -> float:
+        """Big M of eq. (18): sum of the maximum charging powers (piles + storage) [MW]."""
+        return (self.n_piles * self.pile_kw + self.storage_kw) / 1e3
+
+
+def elasticity_matrix(n_slots: int, own: float = -0.3, cross: float = 0.05) -> FloatArray:
+    """Own/cross-period elasticity matrix ε (T, T) [-]: ``own`` on the diagonal, ``cross``
+    spread evenly over the other slots (raising every price by x % changes demand by
+    (own + cross) · x %)."""
+    e = np.full((n_slots, n_slots), cross / max(n_slots - 1, 1))
+    np.fill_diagonal(e, own)
+    return e
+
+
+def check_elasticity(
+    elasticity: npt.ArrayLike, spec: AggregatorSpec, c_ref_eur_per_mwh: float
+) -> FloatArray:
+    """Validate ε: square, finite, sym(ε) ⪯ 0 (concave revenue), demand ≥ 0 on the price box.
+
+    Demand with uniform reference demand: factor 1 + Σ_s ε_ts (C_s − C^ref)/C^ref, linear
+    in C, so its minimum over [C_min, C_max]^T is
+    1 + Σ_s min(ε_ts (C^min − C^ref), ε_ts (C^max − C^ref))/C^ref, which must be ≥ 0.
+    """
+    e = as_finite_array("elasticity", elasticity)
+    if e.ndim != 2 or e.shape[0] != e.shape[1]:
+        raise InputError("elasticity", e.shape, "must be a square (T, T) matrix")
+    top = float(np.linalg.eigvalsh((e + e.T) / 2.0).max())
+    if top > 1e-12:
+        raise InputError(
+            "elasticity",
+            top,
+            "largest eigenvalue of sym(ε) must be ≤ 0 (own elasticities negative and "
+            "dominating the cross terms), else the revenue is not concave",
+        )
+    lo = spec.price_min_eur_per_mwh - c_ref_eur_per_mwh
+    hi = spec.price_max_eur_per_mwh - c_ref_eur_per_mwh
+    worst = 1.0 + np.minimum(e * lo, e * hi).sum(axis=1) / c_ref_eur_per_mwh
+    if np.any(worst < -1e-12):
+        t = int(np.argmin(worst))
+        raise InputError(
+            f"elasticity[{t}]",
+            float(worst[t]),
+            "demand factor becomes negative for a price in [C_min, C_max]; reduce the elasticities",
+        )
+    return e
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """Optimal decision of one aggregator (powers in MW per slot, prices in EUR/MWh)."""
+
+    price_eur_per_mwh: FloatArray
+    fee_coef_eur_per_mwh: FloatArray
+    demand_mw: FloatArray
+    contract_mw: FloatArray
+    rt_buy_mw: FloatArray
+    rt_sell_mw: FloatArray
+    charge_mw: FloatArray
+    discharge_mw: FloatArray
+    soc_mwh: FloatArray
+    profit_eur: float
+    bound_eur: float
+    nodes: int
+    solve_time_s: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def net_load_mw(self) -> FloatArray:
+        """Withdrawal at the bus: demand + charge − discharge [MW]."""
+        return self.demand_mw + self.charge_mw - self.discharge_mw
+
+    @property
+    def gap_rel(self) -> float:
+        """Branch-and-bound gap (bound − profit)/max(1, |profit|) [-]."""
+        return (self.bound_eur - self.profit_eur) / max(1.0, abs(self.profit_eur))
+
+
+def evaluate_profit(
+    spec: AggregatorSpec,
+    dt_h: float,
+    dlmp: FloatArray,
+    rt_buy_price: FloatArray,
+    rt_sell_price: FloatArray,
+    price: FloatArray,
+    demand: FloatArray,
+    contract: FloatArray,
+    rt_buy: FloatArray,
+    rt_sell: FloatArray,
+    charge: FloatArray,
+    discharge: FloatArray,
+) -> float:
+    """Objective (14) of a given decision [EUR]."""
+    return float(
+        dt_h
+        * np.sum(
+            price * demand
+            + rt_sell_price * rt_sell
+            - dlmp * contract
+            - rt_buy_price * rt_buy
+            - spec.wear_eur_per_mwh * (charge + discharge)
+        )
+    )
+
+
+def demand_slopes(eps: FloatArray, d0_mw: FloatArray, c_ref_eur_per_mwh: float) -> FloatArray:
+    """∂D_t/∂C_s = ε_ts √(D⁰_t D⁰_s) / C^ref [MW per EUR/MWh] (T, T).
+
+    For own terms this is the usual D⁰_t ε_tt / C^ref; cross terms are referenced to the
+    geometric mean of the two slots' demands (evagg's convention), so that
+    sym(slopes) = diag(√D⁰) sym(ε) diag(√D⁰) / C^ref ⪯ 0 whenever sym(ε) ⪯ 0: the
+    revenue is concave for every demand profile, and a slot without demand stays at 0.
+    """
+    r = np.sqrt(np.maximum(d0_mw, 0.0))
+    return eps * np.outer(r, r) / c_ref_eur_per_mwh
+
+
+class BestResponseModel:
+    """The aggregator's MIQP, built once with ``cp.Parameter`` data, solved by B&B.
+
+    Parameters
+    ----------
+    spec
+        The aggregator.
+    elasticity
+        ε (T, T) [-] (validated by :func:`check_elasticity`).
+    c_ref_eur_per_mwh
+        Reference price at which D⁰ is observed [EUR/MWh].
+    dt_h
+        Slot length [h].
+    solver
+        Solver of the QP relaxations.
+    slots_per_block
+        Slots per fee period (4: hourly fee coefficients e_{k,h} on 15-min slots).
+    """
+
+    def __init__(
+        self,
+        spec: AggregatorSpec,
+        elasticity: npt.ArrayLike,
+        c_ref_eur_per_mwh: float,
+        dt_h: float,
+        solver: str = "CLARABEL",
+        slots_per_block: int = 4,
+    ) -> None:
+        self.spec = spec
+        self.solver = solver
+        self.c_ref = float(c_ref_eur_per_mwh)
+        if not (np.isfinite(self.c_ref) and self.c_ref > 0):
+            raise InputError("c_ref_eur_per_mwh", c_ref_eur_per_mwh, "must be > 0")
+        self.eps = check_elasticity(elasticity, spec, self.c_ref)
+        self.dt_h = float(dt_h)
+        t = self.eps.shape[0]
+        self.n_slots = t
+        if not (isinstance(slots_per_block, int | np.integer) and slots_per_block >= 1):
+            raise InputError("slots_per_block", slots_per_block, "must be a positive integer")
+        n_h = -(-t // int(slots_per_block))
+        self.block = np.arange(t) // int(slots_per_block)
+        self.b_mat = np.zeros((t, n_h))
+        self.b_mat[np.arange(t), self.block] = 1.0
+        r_mw, s_mwh = spec.storage_kw / 1e3, spec.storage_kwh / 1e3
+        # parameters (set by set_data): C = λ + G e with G = diag(φ̄) B; D = q + (aG) e
+        self.dlmp = cp.Parameter(t, name="dlmp")
+        self.c_buy = cp.Parameter(t, name="rt_buy_price")
+        self.c_sell = cp.Parameter(t, name="rt_sell_price")
+        self.g_mat = cp.Parameter((t, n_h), name="price_per_fee")
+        self.q = cp.Parameter(t, name="demand_at_dlmp")
+        self.ag = cp.Parameter((t, n_h), name="demand_per_fee")
+        self.rev0 = cp.Parameter(name="revenue_const")
+        self.lin = cp.Parameter(n_h, name="revenue_linear")
+        self.sqrt_h = cp.Parameter((n_h, n_h), name="revenue_sqrt")
+        self.avg0 = cp.Parameter(name="average_at_dlmp")  # Σ w_t λ_t
+        self.w_fee = cp.Parameter(n_h, name="average_per_fee")  # Gᵀ w
+        self.u_lo, self.u_hi = cp.Parameter(t), cp.Parameter(t)
+        self.z_lo, self.z_hi = cp.Parameter(t), cp.Parameter(t)
+        # variables
+        self.fee = cp.Variable(n_h, name="fee_coef")
+        self.c = self.dlmp + self.g_mat @ self.fee
+        self.e_c = cp.Variable(t, nonneg=True, name="contract")
+        self.e_b = cp.Variable(t, nonneg=True, name="rt_buy")
+        self.e_s = cp.Variable(t, nonneg=True, name="rt_sell")
+        self.r_c = cp.Variable(t, nonneg=True, name="charge")
+        self.r_d = cp.Variable(t, nonneg=True, name="discharge")
+        self.soc = cp.Variable(t + 1, name="soc")
+        self.u = cp.Variable(t, name="u")
+        self.z = cp.Variable(t, name="z")
+        self.demand = self.q + self.ag @ self.fee
+        dt = self.dt_h
+        revenue = dt * (self.rev0 + self.lin @ self.fee - cp.sum_squares(self.sqrt_h.T @ self.fee))
+        profit = revenue + dt * (
+            self.c_sell @ self.e_s
+            - self.dlmp @ self.e_c
+            - self.c_buy @ self.e_b
+            - spec.wear_eur_per_mwh * cp.sum(self.r_c + self.r_d)
+        )
+        cons = {
+            "price bounds (15)": [
+                self.c >= spec.price_min_eur_per_mwh,
+                self.c <= spec.price_max_eur_per_mwh,
+                self.fee >= spec.fee_min_eur_per_mwh,
+                self.fee <= spec.fee_max_eur_per_mwh,
+            ],
+            "average price (16)": [
+                self.avg0 + self.w_fee @ self.fee <= spec.price_avg_cap_eur_per_mwh
+            ],
+            "elastic demand ≥ 0": [self.demand >= 0],
+            "power balance (17)": [
+                self.demand + self.r_c - self.r_d + self.e_s == self.e_c + self.e_b
+            ],
+            "real-time exclusivity (18)-(19)": [
+                self.e_b <= spec.m_mw * self.z,
+                self.e_s <= self.r_d,
+                self.e_s <= r_mw * (1 - self.z),
+                self.z >= self.z_lo,
+                self.z <= self.z_hi,
+            ],
+            "storage (20)-(21)": [
+                self.soc[1:]
+                == self.soc[:-1] + dt * (spec.eta_ch * self.r_c - self.r_d / spec.eta_dis),
+                self.soc >= 0,
+                self.soc <= s_mwh,
+                self.soc[0] == 0.5 * s_mwh,
+                self.soc[t] >= self.soc[0],
+                self.r_c <= r_mw * self.u,
+                self.r_d <= r_mw * (1 - self.u),
+                self.u >= self.u_lo,
+                self.u <= self.u_hi,
+            ],
+        }
+        self.families = cons
+        self.problem = cp.Problem(cp.Maximize(profit), [c for v in cons.values() for c in v])
+        self._profit = profit
+
+    # ------------------------------------------------------------------ data
+    def set_data(
+        self,
+        dlmp: npt.ArrayLike,
+        d0_mw: npt.ArrayLike,
+        discount: npt.ArrayLike,
+        rt_buy_price: npt.ArrayLike,
+        rt_sell_price: npt.ArrayLike,
+    ) -> None:
+        """Set DLMPs, reference demand D⁰, users' mean discount φ̄ and real-time prices."""
+        t = self.n_slots
+        arrs = {}
+        for name, val in (
+            ("dlmp", dlmp),
+            ("d0_mw", d0_mw),
+            ("discount", discount),
+            ("rt_buy_price", rt_buy_price),
+            ("rt_sell_price", rt_sell_price),
+        ):
+            a = as_finite_array(name, val)
+            if a.shape != (t,):
+                raise InputError(name, a.shape, f"expected ({t},)")
+            arrs[name] = a
+        if np.any(arrs["d0_mw"] < 0):
+            raise InputError("d0_mw", float(arrs["d0_mw"].min()), "demand must be ≥ 0")
+        bad = arrs["rt_sell_price"] > arrs["rt_buy_price"]
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise InputError(
+                f"rt_sell_price[{k}]",
+                float(arrs["rt_sell_price"][k]),
+                "must be ≤ the real-time buy price",
+            )
+        d0, lam, phi = arrs["d0_mw"], arrs["dlmp"], arrs["discount"]
+        a = demand_slopes(self.eps, d0, self.c_ref)
+        g = phi[:, None] * self.b_mat
+        q = d0 + a @ (lam - self.c_ref)
+        w, v = np.linalg.eigh(-g.T @ ((a + a.T) / 2.0) @ g)
+        self.sqrt_h.value = v * np.sqrt(np.maximum(w, 0.0))[None, :]
+        self.g_mat.value = g
+        self.q.value = q
+        self.ag.value = a @ g
+        self.rev0.value = float(lam @ q)
+        self.lin.value = g.T @ (a.T @ lam + q)
+        self.slopes, self.d0_mw, self.discount = a, d0, phi
+        self.w_avg = d0 / d0.sum() if d0.sum() > 0 else np.full(t, 1.0 / t)
+        self.avg0.value = float(self.w_avg @ lam)
+        self.w_fee.value = g.T @ self.w_avg
+        self.dlmp.value = lam
+        self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
+
+    # ----------------------------------------------------------------- solve
+    def _relax(self, bounds: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> float | None:
+        self.u_lo.value, self.u_hi.value, self.z_lo.value, self.z_hi.value = bounds
+        try:
+            info = solve_cvxpy(
+                self.problem, name="aggregator_best_response", kind="socp", solver=self.solver
+            )
+        except SolverError as exc:
+            if exc.status in ("infeasible", "infeasible_inaccurate"):
+                return None
+            raise
+        return float(info.objective)
+
+    def _violation(self) -> tuple[float, int, str]:
+        rc, rd = np.asarray(self.r_c.value), np.asarray(self.r_d.value)
+        eb, es = np.asarray(self.e_b.value), np.asarray(self.e_s.value)
+        vs, vz = np.minimum(rc, rd), np.minimum(eb, es)
+        ks, kz = int(np.argmax(vs)), int(np.argmax(vz))
+        if vs[ks] >= vz[kz]:
+            return float(vs[ks]), ks, "u"
+        return float(vz[kz]), kz, "z"
+
+    def solve(self, gap_tol: float = 1e-7, max_nodes: int = 2000) -> BestResponse:
+        """Exact best response by best-first branch and bound over u and z.
+
+        Raises
+        ------
+        InfeasibleError
+            Via the solver, naming the model, if even the relaxation is infeasible.
+        SolverError
+            If ``max_nodes`` is reached before the gap closes.
+        """
+        t0 = time.perf_counter()
+        t = self.n_slots
+        zeros, ones = np.zeros(t), np.ones(t)
+        root = (zeros, ones, zeros, ones)
+        val = self._relax(root)
+        if val is None:
+            raise SolverError("aggregator_best_response", "infeasible", self._diagnose())
+        heap: list[tuple[float, int, tuple[FloatArray, ...]]] = [(-val, 0, root)]
+        best_val, best_bounds, nodes, counter = -np.inf, root, 0, 1
+        bound = val
+        while heap:
+            neg, _, b = heapq.heappop(heap)
+            bound = -neg
+            if bound <= best_val + gap_tol * max(1.0, abs(best_val)):
+                break
+            nodes += 1
+            if nodes > max_nodes:
+                raise SolverError("aggregator_best_response", "node limit", f"{max_nodes} nodes")
+            v = self._relax(b)  # type: ignore[arg-type]
+            if v is None or v <= best_val:
+                continue
+            viol, k, which = self._violation()
+            if viol <= SIMULTANEOUS_TOL_MW:
+                best_val, best_bounds = v, self._integral_bounds(b)  # type: ignore[arg-type]
+                continue
+            for fix in (0.0, 1.0):
+                nb = [a.copy() for a in b]
+                i0 = 0 if which == "u" else 2
+                nb[i0][k] = fix
+                nb[i0 + 1][k] = fix
+                heapq.heappush(heap, (-v, counter, tuple(nb)))
+                counter += 1
+        if not np.isfinite(best_val):
+            raise SolverError("aggregator_best_response", "no integer solution", "")
+        bound = max(bound, best_val) if heap else best_val
+        final = self._relax(best_bounds)
+        if final is None:
+            raise SolverError("aggregator_best_response", "fixed binaries infeasible", "")
+        return self._result(final, max(bound, final), nodes, time.perf_counter() - t0)
+
+    def _integral_bounds(
+        self, b: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Binaries implied by an exclusive relaxed point (fixed for the final re-solve)."""
+        u = (np.asarray(self.r_c.value) > SIMULTANEOUS_TOL_MW).astype(float)
+        u = np.where(b[0] == b[1], b[0], u)
+        z = (np.asarray(self.e_b.value) > SIMULTANEOUS_TOL_MW).astype(float)
+        z = np.where(b[2] == b[3], b[2], z)
+        return u, u.copy(), z, z.copy()
+
+    def _diagnose(self) -> str:
+        s = self.spec
+        lam = np.asarray(self.dlmp.value)
+        lo = np.maximum(s.price_min_eur_per_mwh, lam + self.discount * s.fee_min_eur_per_mwh)
+        hi = np.minimum(s.price_max_eur_per_mwh, lam + self.discount * s.fee_max_eur_per_mwh)
+        if np.any(lo > hi + 1e-9):
+            k = int(np.argmax(lo - hi))
+            return (
+                f"constraint family 'price bounds (15)': at slot {k} the DLMP {lam[k]:.2f} plus "
+                "the service-fee bounds leaves no price in [C_min, C_max]"
+            )
+        if float(self.w_avg @ lo) > s.price_avg_cap_eur_per_mwh:
+            return "constraint family 'average price (16)': the lowest prices exceed C_av"
+        return "constraint family not diagnosed"
+
+    def _result(self, val: float, bound: float, nodes: int, secs: float) -> BestResponse:
+        def arr(x: cp.Variable) -> FloatArray:
+            return np.asarray(x.value, dtype=float).copy()
+
+        lam, d0 = np.asarray(self.dlmp.value), self.d0_mw
+        fee_h = arr(self.fee)
+        d_h = self.b_mat.T @ d0
+        idle = d_h <= 0
+        if idle.any():  # hours without demand: post the demand-weighted mean fee
+            mean = (
+                float(fee_h[~idle] @ d_h[~idle] / d_h.sum())
+                if (~idle).any()
+                else 0.5 * (self.spec.fee_min_eur_per_mwh + self.spec.fee_max_eur_per_mwh)
+            )
+            fee_h = np.where(idle, mean, fee_h)
+        fee = fee_h[self.block]
+        c = lam + self.discount * fee
+        return BestResponse(
+            price_eur_per_mwh=c,
+            fee_coef_eur_per_mwh=fee,
+            demand_mw=np.maximum(d0 + self.slopes @ (c - self.c_ref), 0.0),
+            contract_mw=arr(self.e_c),
+            rt_buy_mw=arr(self.e_b),
+            rt_sell_mw=arr(self.e_s),
+            charge_mw=arr(self.r_c),
+            discharge_mw=arr(self.r_d),
+            soc_mwh=arr(self.soc),
+            profit_eur=val,
+            bound_eur=bound,
+            nodes=nodes,
+            solve_time_s=secs,
+        )
+
+    def profit_of(self, br: BestResponse) -> float:
+        """Objective (14) of ``br`` at the model's current data (for certificates) [EUR]."""
+        d = self.d0_mw + self.slopes @ (br.price_eur_per_mwh - self.c_ref)
+        return evaluate_profit(
+            self.spec,
+            self.dt_h,
+            np.asarray(self.dlmp.value),
+            np.asarray(self.c_buy.value),
+            np.asarray(self.c_sell.value),
+            br.price_eur_per_mwh,
+            d,
+            br.contract_mw,
+            br.rt_buy_mw,
+            br.rt_sell_mw,
+            br.charge_mw,
+            br.discharge_mw,
+        )
+
+    def feasible(self, br: BestResponse, tol: float = 1e-5) -> bool:
+        """Whether ``br`` satisfies (15)–(21) at the current data (within ``tol``)."""
+        d = self.d0_mw + self.slopes @ (br.price_eur_per_mwh - self.c_ref)
+        s, dt = self.spec, self.dt_h
+        fee = br.fee_coef_eur_per_mwh
+        soc = 0.5 * s.storage_kwh / 1e3 + dt * np.cumsum(
+            s.eta_ch * br.charge_mw - br.discharge_mw / s.eta_dis
+        )
+        checks = [
+            np.all(br.price_eur_per_mwh >= s.price_min_eur_per_mwh - tol),
+            np.all(br.price_eur_per_mwh <= s.price_max_eur_per_mwh + tol),
+            np.all(fee >= s.fee_min_eur_per_mwh - tol)
+            and np.all(fee <= s.fee_max_eur_per_mwh + tol),
+            np.allclose(fee, (self.b_mat.T @ fee / self.b_mat.sum(0))[self.block], atol=tol),
+            np.allclose(
+                br.price_eur_per_mwh, np.asarray(self.dlmp.value) + self.discount * fee, atol=tol
+            ),
+            np.all(d >= -tol),
+            self.w_avg @ br.price_eur_per_mwh <= s.price_avg_cap_eur_per_mwh + tol,
+            np.allclose(
+                d + br.charge_mw - br.discharge_mw + br.rt_sell_mw,
+                br.contract_mw + br.rt_buy_mw,
+                atol=tol,
+            ),
+            np.all(np.minimum(br.charge_mw, br.discharge_mw) <= SIMULTANEOUS_TOL_MW),
+            np.all(np.minimum(br.rt_buy_mw, br.rt_sell_mw) <= SIMULTANEOUS_TOL_MW),
+            np.all(br.rt_sell_mw <= br.discharge_mw + tol),
+            np.all(soc >= -tol) and np.all(soc <= s.storage_kwh / 1e3 + tol),
+            soc[-1] >= 0.5 * s.storage_kwh / 1e3 - tol,
+        ]
+        return bool(all(checks))

@@ -1,0 +1,148 @@
+"""Aggregator best response (seed 000 eqs. 14–21): exactness, exclusivity, bad inputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from evagg.dso_game.aggregator import (
+    AggregatorSpec,
+    BestResponseModel,
+    demand_slopes,
+    elasticity_matrix,
+)
+from evagg.errors import EvaggError
+
+DT = 1.0
+C_REF = 300.0
+
+
+def _brute_force(spec, eps, dlmp, d0, phi, buy, sell) -> float:
+    """Enumerate every (u, z) ∈ {0,1}^{2T}; for each, the concave QP written afresh here."""
+    t = dlmp.size
+    a = demand_slopes(eps, d0, C_REF)
+    r, s_max, m = spec.storage_kw / 1e3, spec.storage_kwh / 1e3, spec.m_mw
+    w = d0 / d0.sum()
+    best = -np.inf
+    for bits in itertools.product((0.0, 1.0), repeat=2 * t):
+        u, z = np.array(bits[:t]), np.array(bits[t:])
+        fee = cp.Variable(t)
+        c = dlmp + cp.multiply(phi, fee)
+        ec, eb, es, rc, rd = (cp.Variable(t, nonneg=True) for _ in range(5))
+        soc = cp.Variable(t + 1)
+        dem = d0 + a @ (c - C_REF)
+        # C·D(C) = c·d0 + cᵀ a (c − C_REF): concave because sym(a) ⪯ 0
+        rev = c @ d0 + cp.quad_form(c, (a + a.T) / 2, assume_PSD=False) - C_REF * cp.sum(a.T @ c)
+        obj = DT * (
+            rev + sell @ es - dlmp @ ec - buy @ eb - spec.wear_eur_per_mwh * cp.sum(rc + rd)
+        )
+        cons = [
+            c >= spec.price_min_eur_per_mwh,
+            c <= spec.price_max_eur_per_mwh,
+            fee >= spec.fee_min_eur_per_mwh,
+            fee <= spec.fee_max_eur_per_mwh,
+            w @ c <= spec.price_avg_cap_eur_per_mwh,
+            dem >= 0,
+            dem + rc - rd + es == ec + eb,
+            eb <= m * z,
+            es <= rd,
+            es <= r * (1 - z),
+            soc[1:] == soc[:-1] + DT * (spec.eta_ch * rc - rd / spec.eta_dis),
+            soc >= 0,
+            soc <= s_max,
+            soc[0] == 0.5 * s_max,
+            soc[t] >= soc[0],
+            rc <= r * u,
+            rd <= r * (1 - u),
+        ]
+        prob = cp.Problem(cp.Maximize(obj), cons)
+        prob.solve(solver="CLARABEL")
+        if prob.status == "optimal":
+            best = max(best, prob.value)
+    return best
+
+
+CASES = {
+    # positive prices: the root relaxation is already exclusive
+    "positive": (np.array([40.0, 120.0, 60.0]), np.array([0.3, 0.1, 0.2]), 200.0, 5.0),
+    # negative DLMPs everywhere, a small store without wear cost: the relaxation burns
+    # energy in storage (charge and discharge at once); only branching restores exclusivity
+    "negative": (np.array([-80.0, -60.0, -90.0]), np.array([0.2, 0.25, 0.1]), 20.0, 0.0),
+}
+
+
+def _spec(case: str) -> AggregatorSpec:
+    _, _, e_kwh, wear = CASES[case]
+    return AggregatorSpec(
+        bus=1,
+        storage_kwh=e_kwh,
+        storage_kw=100.0,
+        price_min_eur_per_mwh=-100.0,
+        wear_eur_per_mwh=wear,
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_best_response_equals_brute_force(case: str) -> None:
+    dlmp, d0, _, _ = CASES[case]
+    spec = _spec(case)
+    eps = elasticity_matrix(3, own=-0.4, cross=0.1)
+    phi = np.array([1.0, 0.8, 0.9])
+    buy, sell = dlmp + 30.0, dlmp - 30.0
+    m = BestResponseModel(spec, eps, C_REF, DT, slots_per_block=1)
+    m.set_data(dlmp, d0, phi, buy, sell)
+    br = m.solve()
+    ref = _brute_force(spec, eps, dlmp, d0, phi, buy, sell)
+    assert br.profit_eur == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    assert br.gap_rel <= 1e-6
+    assert m.feasible(br)
+    assert m.profit_of(br) == pytest.approx(br.profit_eur, rel=1e-7, abs=1e-6)
+
+
+def test_storage_never_charges_and_discharges_at_once() -> None:
+    dlmp, d0, _, _ = CASES["negative"]
+    spec = _spec("negative")
+    m = BestResponseModel(spec, elasticity_matrix(3, -0.4, 0.1), C_REF, DT, slots_per_block=1)
+    m.set_data(dlmp, d0, np.ones(3), dlmp + 30.0, dlmp - 30.0)
+    zeros, ones = np.zeros(3), np.ones(3)
+    m._relax((zeros, ones, zeros, ones))  # the relaxation alone would burn energy
+    assert np.minimum(m.r_c.value, m.r_d.value).max() > 1e-3
+    br = m.solve()
+    assert br.nodes > 1
+    assert np.minimum(br.charge_mw, br.discharge_mw).max() <= 1e-6
+    assert np.minimum(br.rt_buy_mw, br.rt_sell_mw).max() <= 1e-6
+
+
+def test_big_m_is_the_sum_of_charging_powers() -> None:
+    spec = AggregatorSpec(bus=1, n_piles=10, pile_kw=22.0, storage_kw=250.0)
+    assert spec.m_mw == pytest.approx((10 * 22.0 + 250.0) / 1e3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"price_min_eur_per_mwh": 500.0, "price_max_eur_per_mwh": 100.0}, "price_min_eur_per_mwh"),
+        ({"price_avg_cap_eur_per_mwh": 900.0}, "price_avg_cap_eur_per_mwh"),
+        ({"storage_kwh": -1.0}, "storage_kwh"),
+        ({"storage_kw": -5.0}, "storage_kw"),
+    ],
+)
+def test_bad_specs_raise_naming_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(EvaggError, match=field):
+        AggregatorSpec(bus=1, **kwargs)
+
+
+def test_elasticity_making_demand_negative_is_rejected() -> None:
+    spec = AggregatorSpec(bus=1)  # prices 0..600 around C_ref = 300
+    # own −2: at C = 600 the demand factor is 1 − 2·(300/300) = −1
+    with pytest.raises(EvaggError, match=r"elasticity\[0\]"):
+        BestResponseModel(spec, elasticity_matrix(4, own=-2.0, cross=0.0), C_REF, DT)
+    # cross terms dominating own ones: revenue not concave
+    with pytest.raises(EvaggError, match="elasticity"):
+        BestResponseModel(spec, elasticity_matrix(4, own=-0.1, cross=0.5), C_REF, DT)
+    with pytest.raises(EvaggError, match="rt_sell_price"):
+        m = BestResponseModel(spec, elasticity_matrix(2), C_REF, DT)
+        m.set_data([50, 50], [0.1, 0.1], [1, 1], [60, 60], [70, 40])
