@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from evagg.errors import EvaggError, InputError
 from evagg.optim.bilevel import LowerLevelLP, brute_force_leader, solve_followers
@@ -220,15 +226,103 @@ def test_days_the_data_cannot_serve_are_named(date: str, pattern: str) -> None:
         run(Config(date=date, fleet_size=10, forecast="weekly_profile"))
 
 
-def test_negative_price_day_end_to_end() -> None:
-    """2024-05-12 has negative NL prices: the day runs, is certified, and V2G users' needs
-    hold; every verification record passes."""
+@pytest.fixture(scope="module")
+def negative_day() -> Any:
+    """2024-05-12 (negative NL prices at midday), a small fleet, cheap forecast."""
     from evagg.studies.v2g_pricing import Config, run
 
-    res = run(Config(date="2024-05-12", fleet_size=40, n_classes=3, forecast="weekly_profile"))
+    return run(Config(date="2024-05-12", fleet_size=40, n_classes=3, forecast="weekly_profile"))
+
+
+def test_negative_price_day_end_to_end(negative_day: Any) -> None:
+    """The day runs, is certified, V2G users' needs hold; every verification passes."""
+    res = negative_day
     assert res.hourly["realised_price_eur_per_mwh"].min() < 0
     assert all(c.passed for c in res.verifications)
     s = res.strategies["profit_eur"]
     assert s["perfect_foresight"] >= max(s["hold"], s["rolling"], s["no_v2g"]) - 1e-6
     assert res.numbers["certificate_gap"] <= 1e-6
     assert res.hourly.shape[0] == 24
+    # users pay the game's prices; the flat-tariff comparison uses the cap
+    u = res.users
+    np.testing.assert_allclose(u["flat_tariff_cost_eur"], 0.30 * u["energy_kwh"])
+
+
+def test_outputs_and_figures_follow_the_style(
+    negative_day: Any, tmp_path: Path, captured_figures: list[tuple[str, Figure]]
+) -> None:
+    from conftest import assert_readable
+    from evagg.studies.v2g_pricing import write_outputs
+
+    files = write_outputs(negative_day, tmp_path)
+    names = {p.name for p in files}
+    assert {"hourly.csv", "strategies.csv", "binding_bigm.csv", "summary.json"} <= names
+    assert {"prices.png", "v2g_dispatch.png", "profit_by_strategy.png"} <= names
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["date"] == "2024-05-12" and "loss_eur_rolling" in summary
+    for name, fig in captured_figures:
+        assert_readable(name, fig)
+    assert len(captured_figures) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["--start", "2024-03-02", "--end", "2024-03-01"], r"end='2024-03-01': is before start"),
+        (["--start", "2014-06-01", "--end", "2014-06-02"], r"start='2014-06-01': outside"),
+        (["--start", "2024-12-30", "--end", "2025-02-01"], r"end='2025-02-01': outside"),
+    ],
+)
+def test_backtest_cli_rejects_bad_ranges(tmp_path: Path, args: list[str], pattern: str) -> None:
+    from typer.testing import CliRunner
+
+    from evagg.cli import app
+
+    res = CliRunner().invoke(
+        app, ["backtest", "v2g-pricing", *args, "--out", str(tmp_path), "--json"]
+    )
+    assert res.exit_code != 0
+    assert isinstance(res.exception, InputError)
+    assert re.search(pattern, str(res.exception)), str(res.exception)
+
+
+@pytest.mark.slow
+def test_cli_day_and_backtest_with_the_missing_hour_day(tmp_path: Path) -> None:
+    """`evagg v2g-pricing --json` prints only JSON; a backtest over 2023-12-30..31 records
+    the missing-hour day as a named failure and summarises the other."""
+    from typer.testing import CliRunner
+
+    from evagg.cli import app
+
+    small = ["--fleet-size", "30", "--forecast", "weekly_profile"]
+    day = CliRunner().invoke(
+        app, ["v2g-pricing", "--date", "2024-03-31", *small, "--out", str(tmp_path / "d"), "--json"]
+    )
+    assert day.exit_code == 0, day.output
+    summary = json.loads(day.stdout)
+    assert summary["n_hours"] == 23  # DST day
+    assert (tmp_path / "d" / "run.json").exists()
+    res = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "v2g-pricing",
+            "--start",
+            "2023-12-30",
+            "--end",
+            "2023-12-31",
+            "--scheduler",
+            "synchronous",
+            *small,
+            "--out",
+            str(tmp_path / "b"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    fails = out["backtest"]["failures"]
+    assert [f["date"] for f in fails] == ["2023-12-31"]
+    assert fails[0]["error_type"] == "InputError" and "no price for" in fails[0]["message"]
+    assert out["results"]["days"] == 1.0
+    assert (tmp_path / "b" / "monthly.png").exists()

@@ -88,14 +88,14 @@ def demo(
         transient=True,
         disable=no_progress,
     ) as bar:
-        task = bar.add_task("starting", total=4)
+        task = bar.add_task("starting", total=5)
         seen: list[str] = []
 
         def step(name: str) -> None:
             if seen:
                 bar.advance(task)
             seen.append(name)
-            bar.update(task, description=f"step {len(seen)}/4: {name}")
+            bar.update(task, description=f"step {len(seen)}/5: {name}")
 
         study = Study("demo", demo_study)
         config = Config(date=date, seed=seed)
@@ -108,11 +108,16 @@ def demo(
     console.print(summary_table(summary.scenarios.stats))
     console.print(_bidding_table(summary))
     console.print(_tail_table(summary))
+    if summary.v2g is not None:
+        from evagg.cli.v2g_pricing import strategy_table
+
+        console.print(strategy_table(summary.v2g))
     t = summary.timings_s
     console.print(
         f"[green]done[/] in {t['total_s']:.1f} s (scenarios {t['scenarios_s']:.1f}, bidding "
-        f"{t['bidding_s']:.1f}, reliability {t['reliability_s']:.1f}, grid {t['grid_s']:.1f});"
-        f" files in {out}/ (summary.json, run.json, scenarios/, bidding/, reliability/, grid/"
+        f"{t['bidding_s']:.1f}, reliability {t['reliability_s']:.1f}, grid {t['grid_s']:.1f}, "
+        f"V2G pricing {t.get('v2g_pricing_s', 0.0):.1f}); files in {out}/ (summary.json, "
+        "run.json, scenarios/, bidding/, reliability/, grid/, v2g_pricing/"
         + (", report.html)" if html else ")")
     )
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from evagg.cli._tables import kv_table
 from evagg.cli.backtest import (
@@ -76,8 +78,31 @@ def v2g_pricing_command(
         typer.echo(json.dumps(summary, indent=1, default=str))
         return
     con = Console()
+    con.print(strategy_table(result))
     con.print(kv_table(f"V2G pricing {date}", [(k, _fmt(v)) for k, v in summary.items()]))
     con.print(f"files written to {out}")
+
+
+def strategy_table(result: Any) -> Table:
+    """Rich table: profit and loss vs perfect foresight per real-time strategy."""
+    n = result.numbers
+    tab = Table(
+        title=escape(
+            f"V2G pricing {result.config.date}: {n['n_users']} user-days, "
+            f"{n['n_v2g_users']} on V2G; mean price {n['mean_price_to_users_eur_per_kwh']:.3f} "
+            f"EUR/kWh; certificate gap {n['certificate_gap']:.1e}"
+        )
+    )
+    for col in ("strategy", "profit [EUR]", "loss vs perfect foresight [EUR]", "V2G [kWh]"):
+        tab.add_column(escape(col), justify="right")
+    for name, r in result.strategies.iterrows():
+        tab.add_row(
+            str(name).replace("_", " "),
+            f"{r['profit_eur']:.2f}",
+            f"{r['loss_vs_perfect_foresight_eur']:.2f}",
+            f"{r['discharged_kwh']:.1f}",
+        )
+    return tab
 
 
 def _fmt(v: Any) -> str:

@@ -91,7 +91,7 @@ def waterfall_figure(result: V2GPricingResult, case: str) -> Figure:
         ax.annotate(f"{p:,.1f}\n(loss {loss:,.1f})", (xi, p), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [n.replace("_", " ") for n in names])
     ax.set_ylabel(axis_label("profit at realised prices", "EUR"))
-    ax.set_xlabel(axis_label("strategy", None))
+    ax.set_xlabel(axis_label("real-time strategy", ""))
     title(ax, "Aggregator profit by real-time strategy", case, result.config.date)
     return fig
 
@@ -118,7 +118,7 @@ def monthly_figure(monthly: pd.DataFrame, case: str, period: str) -> Figure:
     ax2.axhline(33, color=color(3), ls="--", label="seed 001: ~33 %")
     ax2.set_ylabel(axis_label("loss reduction, rolling vs hold", "%"))
     ax2.set_xticks(x, labels, rotation=45)
-    ax2.set_xlabel(axis_label("month", None))
+    ax2.set_xlabel(axis_label("month", "YYYY-MM"))
     legend_outside(ax2)
     title(fig, "V2G real-time strategies by month", case, period)
     return fig

@@ -12,6 +12,9 @@
    Poisson vs exact Poisson-binomial.
 4. **Grid impact** (seed 000 §3): uncontrolled charging at the end of the IEEE 33-bus
    feeder — hosting capacity, DLMPs, voltages, losses (SOCP DistFlow, AC-checked).
+5. **V2G contract pricing** (seed 001): hourly prices for 200 users (30 % on V2G
+   contracts) by a certified leader–follower MILP; V2G dispatch held, re-optimised hour
+   by hour, or with perfect foresight, settled at the realised prices.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from evagg.reliability import (
     delivered_kwh,
     monte_carlo_agreement,
 )
-from evagg.studies import ev_grid_day, scenario_day
+from evagg.studies import ev_grid_day, scenario_day, v2g_pricing
 from evagg.studies.base import (
     StudyConfig,
     Verification,
@@ -75,6 +78,7 @@ class DemoResult:
     grid: ev_grid_day.EVGridDayResult
     checks: tuple[Verification, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
+    v2g: v2g_pricing.V2GPricingResult | None = None
 
     @property
     def date(self) -> str:
@@ -89,6 +93,7 @@ class DemoResult:
             "bidding": self.bidding.to_dict(orient="records"),
             "reliability": self.reliability,
             "grid": self.grid.summary(),
+            "v2g_pricing": self.v2g.summary() if self.v2g is not None else None,
             "timings_s": self.timings_s,
         }
 
@@ -96,7 +101,8 @@ class DemoResult:
     def verifications(self) -> list[Verification]:
         """Every step's verifications: scenarios, bidding certificates, Monte Carlo
         agreement of the reliability, relaxation gaps and AC checks of the grid OPFs."""
-        return [*self.scenarios.verifications, *self.checks, *self.grid.verifications]
+        v2g = self.v2g.verifications if self.v2g is not None else []
+        return [*self.scenarios.verifications, *self.checks, *self.grid.verifications, *v2g]
 
 
 def _expected_total(energy_mwh: pd.DataFrame, probability: pd.Series) -> float:
@@ -217,6 +223,11 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
     t = time.perf_counter()
     grid = ev_grid_day.run(ev_grid_day.Config(date=date, seed=seed), prices=prices)
     timings["grid_s"] = time.perf_counter() - t
+
+    say("V2G contract pricing")
+    t = time.perf_counter()
+    v2g = v2g_pricing.demo_step(date, seed, prices=prices)
+    timings["v2g_pricing_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return DemoResult(
         config=config,
@@ -229,6 +240,7 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
         grid=grid,
         checks=(*bid_checks, rel_check),
         timings_s=timings,
+        v2g=v2g,
     )
 
 
@@ -262,5 +274,7 @@ def write_outputs(result: DemoResult, out_dir: str | Path) -> list[Path]:
     ).savefig(rel_dir / "v2g_bid_curve.png", dpi=120)
     files += [rel_dir / "v2g_bid_curve.csv", rel_dir / "v2g_bid_curve.png"]
     files += ev_grid_day.write_outputs(result.grid, out / "grid")
+    if result.v2g is not None:
+        files += v2g_pricing.write_outputs(result.v2g, out / "v2g_pricing")
     files.append(write_json(out / "summary.json", result.summary()))
     return files
