@@ -79,6 +79,7 @@ class DemoResult:
     checks: tuple[Verification, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
     v2g: v2g_pricing.V2GPricingResult | None = None
+    microgrid: Any = None  # evagg.studies.microgrid.MicrogridResult (seed 003 §6 step)
 
     @property
     def date(self) -> str:
@@ -94,6 +95,7 @@ class DemoResult:
             "reliability": self.reliability,
             "grid": self.grid.summary(),
             "v2g_pricing": self.v2g.summary() if self.v2g is not None else None,
+            "microgrid": None if self.microgrid is None else self.microgrid.summary(),
             "timings_s": self.timings_s,
         }
 
@@ -102,7 +104,14 @@ class DemoResult:
         """Every step's verifications: scenarios, bidding certificates, Monte Carlo
         agreement of the reliability, relaxation gaps and AC checks of the grid OPFs."""
         v2g = self.v2g.verifications if self.v2g is not None else []
-        return [*self.scenarios.verifications, *self.checks, *self.grid.verifications, *v2g]
+        mg = [] if self.microgrid is None else self.microgrid.verifications
+        return [
+            *self.scenarios.verifications,
+            *self.checks,
+            *self.grid.verifications,
+            *v2g,
+            *mg,
+        ]
 
 
 def _expected_total(energy_mwh: pd.DataFrame, probability: pd.Series) -> float:
@@ -228,6 +237,13 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
     t = time.perf_counter()
     v2g = v2g_pricing.demo_step(date, seed, prices=prices)
     timings["v2g_pricing_s"] = time.perf_counter() - t
+
+    say("microgrid voltage coordination")
+    t = time.perf_counter()
+    from evagg.studies import microgrid
+
+    mg = microgrid.demo_step(seed=seed)
+    timings["microgrid_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return DemoResult(
         config=config,
@@ -241,6 +257,7 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
         checks=(*bid_checks, rel_check),
         timings_s=timings,
         v2g=v2g,
+        microgrid=mg,
     )
 
 
@@ -276,5 +293,9 @@ def write_outputs(result: DemoResult, out_dir: str | Path) -> list[Path]:
     files += ev_grid_day.write_outputs(result.grid, out / "grid")
     if result.v2g is not None:
         files += v2g_pricing.write_outputs(result.v2g, out / "v2g_pricing")
+    if result.microgrid is not None:
+        from evagg.studies import microgrid
+
+        files += microgrid.write_outputs(result.microgrid, out / "microgrid")
     files.append(write_json(out / "summary.json", result.summary()))
     return files
