@@ -47,6 +47,12 @@ FAST: dict[str, dict[str, Any] | None] = {
         "user_mix": False,
     },
     "ev_grid_day": {},
+    "microgrid": {
+        "reliability": [0.95],
+        "include_no_eva": False,
+        "methods": ["convex"],
+        "history_days": 10,
+    },
     # The demo's config is the `evagg demo` default, which conftest's `demo_dir` runs once
     # per session through the same registry (run.json, verifications.json, report.html).
     "demo": None,
