@@ -120,7 +120,7 @@ def tie_line_figure(result: Any) -> Figure:
 
 def convergence_figure(result: Any) -> Figure:
     """GA best penalised fitness per generation vs the convex optimum (AC-evaluated)."""
-    fig, ax = style.new_figure(figsize=(8, 5))
+    fig, ax = style.new_figure(figsize=(11, 5))
     cases = result.cases.set_index(["scenario", "method"])
     for i, (scen, curve) in enumerate(result.ga_curves.items()):
         ax.plot(np.arange(1, curve.size + 1), curve, color=style.color(i), label=f"GA, {scen}")
@@ -135,7 +135,7 @@ def convergence_figure(result: Any) -> Figure:
     ax.set_xlabel(style.axis_label("generation", ""))
     ax.set_ylabel(style.axis_label("eq. (13) + penalties (normalised)", ""))
     style.legend_outside(ax)
-    style.title(ax, "GA convergence vs convex optimum", _case(result), _date(result))
+    style.title(ax, "GA vs convex optimum", _case(result), _date(result))
     return fig
 
 
