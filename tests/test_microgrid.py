@@ -130,7 +130,7 @@ def test_convex_no_worse_than_ga_and_soc_in_band(small: MicrogridSystem) -> None
     ev = ACEvaluator(small)
     ref = ev.evaluate(Dispatch.zeros(small)).reference()
     c = solve_convex(small, ref, ev)
-    g = solve_ga(small, ref, ev, n_gen=15, seed=3)
+    g = solve_ga(small, ref, ev, n_gen=8, seed=3)
     f_c = ev.evaluate(c.dispatch).objective(ref, small.weights)[0]
     f_g = ev.evaluate(g.dispatch).objective(ref, small.weights)[0]
     assert c.gap_rel <= 1e-4 and c.ac_max_dv_pu <= 1e-3
@@ -217,22 +217,44 @@ def test_bad_inputs_name_field_and_value() -> None:
     from evagg.data import load_microgrid_day
 
     day = load_microgrid_day()
+    fd = Feeder.from_pandapower()
     with pytest.raises(InputError, match="eva_node=1"):
-        build_system(day, eva_node=1)
+        build_system(day, eva_node=1, feeder=fd)
     with pytest.raises(InputError, match="eva_node=40"):
-        build_system(day, eva_node=40)
+        build_system(day, eva_node=40, feeder=fd)
     for bad in (0.0, 1.2, -0.5):
         with pytest.raises(InputError, match="reliability"):
             check_levels([0.95, bad])
     pv = pd.DataFrame({"seed_node": [4], "s_kva": [500.0], "p_kw": [650.0]})
     with pytest.raises(InputError, match=r"pv\.s_kva=500"):
-        build_system(day, pv=pv)
+        build_system(day, pv=pv, feeder=fd)
     with pytest.raises(InputError, match="weights"):
         Weights(0.3, 0.3, 0.5)
     with pytest.raises(InputError, match="disturbance"):
-        build_system(day, disturbance="wind")
+        build_system(day, disturbance="wind", feeder=fd)
     from evagg.studies.microgrid import Config
 
     for kw in ({"eva_node": 1}, {"eva_node": 34}, {"reliability": (0.95, 1.5)}):
         with pytest.raises(EvaggError, match=r"eva_node|reliability"):
             Config(**kw)
+
+
+def test_relaxation_is_inexact_for_eq13_at_the_seed_weights() -> None:
+    # docs/microgrid.md: the voltage term rewards inflating ℓ (it raises downstream v);
+    # at the seed's weights the SOCP gap is large, with the loss weight × 10 it is exact
+    from evagg.data import load_microgrid_day
+    from evagg.grid.solution import relaxation_gap
+    from evagg.microgrid.convex import _build
+    from evagg.optim.core import solve_cvxpy
+
+    day = load_microgrid_day().iloc[40:48]
+    s = build_system(day, bid_kw=300.0, reliable_kw=250.0, eva_e_max_kwh=4000.0)
+    ref = ACEvaluator(s).evaluate(Dispatch.zeros(s)).reference()
+    gaps = []
+    for boost in (1.0, 10.0):
+        m, _ = _build(s, ref, boost)
+        solve_cvxpy(m.build(), name="t", kind="socp", ignore_dpp=True)
+        gaps.append(relaxation_gap(m)[1])
+    assert gaps[0] > 1e-2 and gaps[1] < 1e-4
+    c = solve_convex(s, ref)
+    assert c.loss_boost == 10.0 and c.gap_rel < 1e-4

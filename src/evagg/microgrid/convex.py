@@ -1,7 +1,12 @@
 """Exact convex (SOCP) voltage coordination: seed 003 eqs. (13)–(18) on the DistFlow core.
 
-Built on :class:`evagg.grid.DistFlowModel` through its extension hooks
-(``add_injection``, ``add_constraints``, ``add_cost``): branch flow with the SOC
+Built on :class:`evagg.grid.DistFlowModel` (the OPF's builders) plus this problem's own
+variables, constraints and cost through ``add_injection``, ``add_constraints`` and
+``add_cost`` — the route ``docs/grid.md`` §9 prescribes for a new grid problem. Solved
+with ``solve_cvxpy`` rather than ``DistFlowModel.solve``: its AC check runs pandapower
+slot by slot and its exactness restoration assumes a price objective; here the gap is
+``evagg.grid.solution.relaxation_gap`` and the AC check the batched power-grid-model
+evaluation every solver is scored by. Branch flow with the SOC
 relaxation ``P² + Q² ≤ v·ℓ`` (eq. 14), voltage band 0.95–1.02 pu (eq. 15, soft with a
 large penalty so that an infeasible band is reported, not hidden), plus (all vectorised):
 
@@ -35,6 +40,7 @@ import scipy.sparse as sp
 
 from evagg.errors import VerificationError
 from evagg.grid.distflow import DistFlowModel, DistFlowOptions
+from evagg.grid.solution import relaxation_gap
 from evagg.microgrid.evaluate import ACEvaluator, Dispatch, Reference
 from evagg.microgrid.system import MicrogridSystem
 from evagg.optim.core import solve_cvxpy
@@ -123,16 +129,6 @@ def _build(
     return model, {"q_pv": q_pv, "p_ev": p_ev, "q_ev": q_ev}
 
 
-def _gap(model: DistFlowModel) -> float:
-    fd = model.feeder
-    v, p_f, q_f, ell = (np.asarray(x.value) for x in (model.v, model.P, model.Q, model.ell))
-    v_from = v[fd.from_bus, :]
-    flow2 = p_f**2 + q_f**2
-    vl = v_from * ell
-    scale = max(float(vl.max()), (0.1 * float(fd.p_load_mw.sum()) / fd.s_base_mva) ** 2)
-    return float(np.abs(flow2 - vl).max() / scale)
-
-
 def solve_convex(
     system: MicrogridSystem,
     ref: Reference,
@@ -166,7 +162,7 @@ def solve_convex(
         info = solve_cvxpy(
             model.build(), name="microgrid_socp", kind="socp", solver=solver, ignore_dpp=True
         )
-        gap = _gap(model)
+        gap = relaxation_gap(model)[1]
         if gap <= GAP_TOL:
             break
         boost *= 10.0
