@@ -15,6 +15,9 @@
 5. **V2G contract pricing** (seed 001): hourly prices for 200 users (30 % on V2G
    contracts) by a certified leader–follower MILP; V2G dispatch held, re-optimised hour
    by hour, or with perfect foresight, settled at the realised prices.
+6. **Microgrid voltage coordination** (seed 003 §6): the EVA at node 30 covers a PV
+   shortfall with its reliable (0.95) V2G power; eq. (13) by the exact SOCP, AC-verified
+   (Table A1 day on case33bw with Table 9 PV).
 """
 
 from __future__ import annotations
