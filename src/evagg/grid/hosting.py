@@ -4,8 +4,13 @@ Problem (one SOCP, the OPF's builders plus one variable): maximise n subject to 
 DistFlow OPF with n · (per-unit withdrawal profile) added at the bus, 0 ≤ n ≤ n̄. The
 objective is ``w · (−n) + cost`` with the weight w [EUR per unit] far above a unit's
 energy cost, so n is lexicographically first: n* is the largest fleet within the
-voltage band and line limits (the cost only breaks ties). Verified like every OPF
-(relaxation gap, AC power flow); a negative price is handled by the OPF's remedy.
+voltage band and line limits (the cost only breaks ties). Since n* does not depend on
+the tie-break, the price enters as max(price, 1 EUR/MWh): the objective then increases
+with the losses, the condition under which the relaxation is exact (Gan, Li, Topcu &
+Low, IEEE TAC 2015), also on negative-price days (the convex–concave remedy works here
+too, but the −w·n term makes its iterates poorly conditioned: measured 30 solves,
+mostly ``optimal_inaccurate``, on 2024-05-12). Verified like every OPF (relaxation gap,
+AC power flow). The OPF at the hosted fleet with the real prices is the caller's.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from evagg.errors import InputError
 from evagg.grid.distflow import DistFlowModel, DistFlowOptions, OPFResult
 from evagg.grid.feeder import Feeder
 
-__all__ = ["HostingResult", "hosting_capacity"]
+__all__ = ["TIE_BREAK_MIN_EUR_PER_MWH", "HostingResult", "hosting_capacity"]
+
+TIE_BREAK_MIN_EUR_PER_MWH = 1.0
+"""Floor of the tie-break price in the hosting problem [EUR/MWh] (keeps it exact)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ def hosting_capacity(
     model.add_constraints([n_var <= float(max_units)])
     model.add_cost(-weight_eur_per_unit * n_var)
     model.set_loads(p_load_mw, q_load_mvar)
-    model.set_price(price_eur_per_mwh)
+    price = as_finite_array("price_eur_per_mwh", price_eur_per_mwh)
+    model.set_price(np.maximum(price, TIE_BREAK_MIN_EUR_PER_MWH))
     res = model.solve(solver)
     return HostingResult(float(np.asarray(n_var.value).item()), res)

@@ -189,7 +189,9 @@ def verify_ac(m: GridModel, op: OperatingPoint, *, enforce: bool) -> ACVerificat
         slots = list(range(m.n_slots))
     else:
         slots = sorted({int(np.argmax(op.losses_mw)), int(np.argmin(op.v_pu.min(axis=0)))})
-    ac = ac_power_flow(m.feeder, op.p_withdrawal_mw, op.q_withdrawal_mvar, op.v_pu[0], slots)
+    ac = ac_power_flow(
+        m.feeder, op.p_withdrawal_mw, op.q_withdrawal_mvar, op.v_pu[0], slots, o.ac_engine
+    )
     dv = float(np.abs(ac.v_pu - op.v_pu[:, slots]).max())
     dloss_kw = float(np.abs(ac.losses_mw - op.losses_mw[slots]).max() * 1e3)
     if enforce:
