@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -98,6 +99,7 @@ def plot_fan_chart(
             )
     if realised is not None:
         style.hourly_steps(ax, idx, realised, color="black", lw=2.0, label="realised")
+    _clip_outliers(ax, q, realised, reduced.array(quantity) if reduced is not None else None)
     style.time_axis(ax, pd.DatetimeIndex(idx))
     ax.set_ylabel(_label(quantity))
     ax.set_title(title or f"{QUANTITY_LABELS.get(quantity, (quantity,))[0]}, {idx[0].date()}")
@@ -106,12 +108,38 @@ def plot_fan_chart(
     return fig
 
 
+def _clip_outliers(
+    ax: Axes, q: np.ndarray, realised: pd.Series | None, lines: np.ndarray | None
+) -> None:
+    """y-limits from the 5–95 % band and the realised series (+15 %), so that one extreme
+    reduced scenario does not squash the panel; the clipped values are counted on the plot."""
+    core = [q[0], q[4]] + ([realised.to_numpy(float)] if realised is not None else [])
+    lo = float(np.min([np.min(c) for c in core]))
+    hi = float(np.max([np.max(c) for c in core]))
+    pad = 0.15 * ((hi - lo) or max(abs(hi), 1.0))
+    lo, hi = lo - pad, hi + pad
+    if lines is None:
+        return
+    n_out = int(np.sum((lines < lo) | (lines > hi)))
+    if n_out:
+        ax.set_ylim(lo, hi)
+        ax.text(
+            0.01,
+            0.02,
+            f"{n_out} reduced-scenario hour values beyond the axis "
+            f"(range {lines.min():.0f} to {lines.max():.0f})",
+            transform=ax.transAxes,
+            fontsize=7,
+            color="0.3",
+        )
+
+
 def scenario_day_figure(
     ss: ScenarioSet, reduced: ScenarioSet, realised: pd.Series | None, date: str, case: str
 ) -> Figure:
     """Four fan charts (day-ahead, ±balancing prices, EV demand) of one market day."""
     fig, axes = style.new_figure(2, 2, figsize=(13, 8), sharex=True)
-    for k, (ax, q) in enumerate(zip(axes.ravel(), QUANTITY_LABELS, strict=True)):
+    for ax, q in zip(axes.ravel(), QUANTITY_LABELS, strict=True):
         name, unit = QUANTITY_LABELS[q]
         plot_fan_chart(
             ss,
@@ -120,8 +148,10 @@ def scenario_day_figure(
             ax=ax,
             reduced=reduced,
             title=f"{name} [{unit}]",
-            legend=k == 1,
+            legend=False,
         )
+    handles, labels = axes[0, 0].get_legend_handles_labels()  # the panel with 'realised'
+    fig.legend(handles, labels, loc="outside right upper", fontsize=style.RC["legend.fontsize"])
     what = f"Scenarios: {ss.n_scenarios} generated, {reduced.n_scenarios} kept"
     style.title(fig, what, case, date)
     return fig

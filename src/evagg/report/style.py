@@ -136,9 +136,9 @@ def title(target: Axes | Figure, what: str, case: str, date: str | None = None) 
     """
     text = f"{what} — {case}" + (f", {date}" if date else "")
     if isinstance(target, Figure):
-        target.suptitle(text)
+        target.suptitle(text, fontsize=RC["figure.titlesize"])
     else:
-        target.set_title(text)
+        target.set_title(text, fontsize=RC["axes.titlesize"])
     return text
 
 
@@ -192,6 +192,9 @@ def legend_outside(ax: Axes, where: str = "right", **kwargs: Any) -> Any:
     handles, _labels = ax.get_legend_handles_labels()
     if not handles:
         return None
+    kwargs.setdefault("fontsize", RC["legend.fontsize"])
+    kwargs.setdefault("title_fontsize", RC["legend.fontsize"])
+    kwargs.setdefault("frameon", RC["legend.frameon"])
     if where == "below":
         kwargs.setdefault("ncols", min(4, len(handles)))
         return ax.legend(
@@ -269,6 +272,9 @@ def feeder_profile(
                 color=kwargs["color"],
                 va="center",
             )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(axis_label("branches from the substation (leaf bus number at line end)", "-"))
     ax.set_ylabel(axis_label("voltage magnitude", "pu"))
     return lines
