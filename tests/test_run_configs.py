@@ -47,6 +47,7 @@ FAST: dict[str, dict[str, Any] | None] = {
         "user_mix": False,
     },
     "ev_grid_day": {},
+    "v2g_pricing": {"fleet_size": 40, "n_classes": 3, "train_days": 7},
     "microgrid": {
         "reliability": [0.95],
         "include_no_eva": False,
@@ -72,10 +73,8 @@ def test_every_shaped_study_is_registered() -> None:
 
 def test_every_study_has_an_example() -> None:
     with_example = {load_config(p)[0].name for p in EXAMPLES}
-    # the seed studies of issue 9 §1; new studies add theirs to examples/ and FAST
-    assert {"scenario_day", "bidding_day", "reliability_day", "ev_grid_day", "demo"} <= (
-        with_example
-    )
+    # every registered study has its headline experiment in examples/ (and FAST)
+    assert set(studies()) <= with_example, set(studies()) - with_example
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
