@@ -104,9 +104,8 @@ def main() -> None:
             f"remedy pccp on {int((ok['remedy'] == 'pccp').sum())} days; "
             f"iterations median {ok['iterations'].median():.0f}, max {ok['iterations'].max()}"
         )
-        print(
-            f"max relaxation gap {ok['gap_rel'].max():.1e}, max AC |dV| {ok['ac_dv_pu'].max():.1e} pu"
-        )
+        gap, dv = ok["gap_rel"].max(), ok["ac_dv_pu"].max()
+        print(f"max relaxation gap {gap:.1e}, max AC |dV| {dv:.1e} pu")
         print(f"time per day: median {ok['time_s'].median():.1f} s, max {ok['time_s'].max():.1f} s")
     for _, r in df[~df["ok"]].iterrows():
         print(f"FAILED {r['date']}: {r['error']}")
