@@ -413,16 +413,19 @@ class BiddingBacktestResult:
             return []
         gap = float(np.nanmax(d["certificate_gap"].to_numpy(dtype=float), initial=0.0))
         excess_pess: pd.Series = (
-            d["profit_eur"] - d["profit_optimistic_eur"] - 1e-4 * d["profit_optimistic_eur"].abs()
+            d["profit_eur"]
+            - d["profit_optimistic_eur"]
+            - 1e-4 * d["profit_optimistic_eur"].abs()
+            - self.config.tie_tick_eur_per_mwh * d["realised_demand_mwh"]
         )
         bracket = float(excess_pess.max())
         checks = [
             check_at_most("max equilibrium-certificate gap (rel), all solves", gap, 1e-6),
             check_at_most(
-                "max pessimistic − optimistic profit − 1e-4 |optimistic| [EUR]",
+                "max pessimistic − optimistic − 1e-4 |optimistic| − tick × demand [EUR]",
                 bracket,
                 0.01,
-                "owners' tie-break LPs solved to 1e-9 (relative) on their cost",
+                "LP tie-break tolerance; perfect foresight's residual ties within one tick",
             ),
         ]
         if "perfect_foresight" in set(d["strategy"]):
