@@ -69,3 +69,6 @@ def test_demo_runs_every_step_and_writes_its_files(demo_dir: tuple[Path, list]) 
     # The exact model's 0.95-bid never exceeds the expected offer.
     assert 0 < rel["bid_exact_kwh_1030"] <= rel["expected_kwh_1030"]
     assert summary["grid"]["hosting_vehicles"] > 0
+    v2g = summary["v2g_pricing"]  # step 5 (seed 001): certified, perfect foresight best
+    assert v2g["certificate_gap"] <= 1e-6 and v2g["loss_eur_hold"] >= -1e-6
+    assert (tmp_path / "v2g_pricing" / "v2g_dispatch.png").stat().st_size > 10_000

@@ -64,12 +64,16 @@ def dispatch_figure(result: V2GPricingResult, case: str) -> Figure:
     legend_outside(ax1)
     soc = result.soc
     if not soc.empty:
-        lo = soc.min(axis=1).to_numpy()
-        hi = soc.max(axis=1).to_numpy()
         hourly_steps(
-            ax2, idx, hi, fill_to=lo, color=color(7), alpha=0.3, label="range of strategies"
+            ax2,
+            idx,
+            soc["fleet_capacity_kwh"],
+            fill_to=soc["fleet_floor_kwh"],
+            color=color(7),
+            alpha=0.25,
+            label="floor .. capacity (all V2G EVs)",
         )
-        for i, col in enumerate(soc.columns):
+        for i, col in enumerate(["day_ahead_plan", "rolling", "perfect_foresight"]):
             hourly_steps(ax2, idx, soc[col], color=color(i), label=col.replace("_", " "))
     ax2.set_ylabel(axis_label("V2G fleet stored energy", "kWh"))
     legend_outside(ax2)
@@ -79,20 +83,42 @@ def dispatch_figure(result: V2GPricingResult, case: str) -> Figure:
 
 
 def waterfall_figure(result: V2GPricingResult, case: str) -> Figure:
-    """Aggregator's profit per strategy at realised prices and the loss vs perfect foresight."""
+    """Left: the rolling strategy's profit built up from users' payments (waterfall);
+    right: profit and loss vs perfect foresight of every strategy, at realised prices."""
     s = result.strategies
-    fig, ax = new_figure(figsize=(8, 4))
+    profit, cost = s["profit_eur"].to_dict(), s["v2g_fleet_cost_eur"].to_dict()
+    pay = float(result.numbers["users_payments_eur"])
+    ordinary = pay - (profit["no_v2g"] + cost["no_v2g"])
+    steps = [
+        ("users' payments", pay),
+        ("ordinary users' energy", -ordinary),
+        ("V2G users' energy", -cost["no_v2g"]),
+        ("V2G arbitrage (rolling)", cost["no_v2g"] - cost["rolling"]),
+    ]
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(11, 4.5))
+    level = 0.0
+    for i, (_name, delta) in enumerate(steps):
+        ax1.bar(i, delta, bottom=level, color=color(0 if delta >= 0 else 3))
+        level += delta
+    ax1.bar(len(steps), level, color=color(2))
+    ax1.set_xticks(
+        range(len(steps) + 1), [n for n, _ in steps] + ["profit"], rotation=30, ha="right"
+    )
+    ax1.set_ylabel(axis_label("amount at realised prices", "EUR"))
+    ax1.set_xlabel(axis_label("component", ""))
     names = list(s.index)
     x = np.arange(len(names))
-    ax.bar(x, s["profit_eur"], color=[color(i) for i in range(len(names))])
+    ax2.bar(x, s["profit_eur"], color=[color(i) for i in range(len(names))])
     for xi, (p, loss) in enumerate(
         zip(s["profit_eur"], s["loss_vs_perfect_foresight_eur"], strict=True)
     ):
-        ax.annotate(f"{p:,.1f}\n(loss {loss:,.1f})", (xi, p), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [n.replace("_", " ") for n in names])
-    ax.set_ylabel(axis_label("profit at realised prices", "EUR"))
-    ax.set_xlabel(axis_label("real-time strategy", ""))
-    title(ax, "Aggregator profit by real-time strategy", case, result.config.date)
+        ax2.annotate(f"{p:,.1f}\n(loss {loss:,.1f})", (xi, p), ha="center", va="bottom", fontsize=8)
+    ax2.set_xticks(x, [n.replace("_", " ") for n in names], rotation=30, ha="right")
+    lo, hi = float(s["profit_eur"].min()), float(s["profit_eur"].max())
+    ax2.set_ylim(lo - 0.5 * (hi - lo + 1.0), hi + 0.5 * (hi - lo + 1.0))
+    ax2.set_ylabel(axis_label("profit at realised prices", "EUR"))
+    ax2.set_xlabel(axis_label("real-time strategy", ""))
+    title(fig, "Aggregator profit: waterfall (rolling) and by strategy", case, result.config.date)
     return fig
 
 

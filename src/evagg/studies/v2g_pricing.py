@@ -390,6 +390,8 @@ def _assemble(
         for key, s in scheds.items():
             checks += _schedule_checks(key, dispatch, s)
             soc[key] = s.soc_kwh.sum(axis=0)
+        soc["fleet_floor_kwh"] = np.full(len(hours), dispatch.floor_kwh.sum())
+        soc["fleet_capacity_kwh"] = np.full(len(hours), dispatch.battery_kwh.sum())
     loss = strat["loss_vs_perfect_foresight_eur"].to_dict()
     loss_hold, loss_roll = float(loss["hold"]), float(loss["rolling"])
     saving = {k: float(v) for k, v in users_tab["saving_vs_flat_eur"].to_dict().items()}
