@@ -118,7 +118,7 @@ def _backtest_rows(days: int) -> list[tuple[str, float, float, str]]:
                 )
             )
             walls[workers] = (w, res)
-    same = walls[1][1].daily.equals(walls[2][1].daily)
+    same = walls[1][1].daily.equals(walls[2][1].daily)  # same seed -> same numbers
     return [
         (f"backtest {days} days, 1 worker", walls[1][0], float("nan"), ""),
         (

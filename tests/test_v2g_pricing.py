@@ -326,3 +326,22 @@ def test_cli_day_and_backtest_with_the_missing_hour_day(tmp_path: Path) -> None:
     assert fails[0]["error_type"] == "InputError" and "no price for" in fails[0]["message"]
     assert out["results"]["days"] == 1.0
     assert (tmp_path / "b" / "monthly.png").exists()
+
+
+def test_backtest_day_is_deterministic() -> None:
+    """Same day and seed, same bytes: what makes kill/resume and 1 vs 2 workers equal for
+    this study (the engine's own tests show it for any deterministic day function)."""
+    import datetime as dt
+    import io
+
+    from evagg.studies.v2g_pricing import Config, backtest_day
+
+    cfg = Config(fleet_size=30, n_classes=3, forecast="weekly_profile")
+    runs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        backtest_day(dt.date(2024, 3, 31), 11, cfg).to_parquet(buf)  # a 23-hour DST day
+        runs.append(buf.getvalue())
+    assert runs[0] == runs[1]
+    other = backtest_day(dt.date(2024, 3, 31), 12, cfg)
+    assert other["n_hours"].iloc[0] == 23

@@ -486,8 +486,9 @@ BACKTEST_COLUMNS = (
     "users_saving_vs_flat_eur_v2g",
     "v2g_compensation_eur",
     "certificate_gap",
-    "total_s",
 )
+"""Numbers of a backtest day: deterministic (no timings), so a day's file has the same
+bytes whatever the worker count or an interruption."""
 
 
 def backtest_day(day: dt.date, seed: int, config: Config) -> pd.DataFrame:
@@ -523,7 +524,6 @@ def backtest_summary(daily: pd.DataFrame) -> tuple[dict[str, float], pd.DataFram
         (daily["loss_eur_rolling"] < daily["loss_eur_hold"] - 1e-9).sum()
     )
     totals["max_certificate_gap"] = float(daily["certificate_gap"].max())
-    totals["mean_day_s"] = float(daily["total_s"].mean())
     return totals, monthly
 
 
