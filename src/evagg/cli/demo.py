@@ -88,14 +88,14 @@ def demo(
         transient=True,
         disable=no_progress,
     ) as bar:
-        task = bar.add_task("starting", total=5)
+        task = bar.add_task("starting", total=6)
         seen: list[str] = []
 
         def step(name: str) -> None:
             if seen:
                 bar.advance(task)
             seen.append(name)
-            bar.update(task, description=f"step {len(seen)}/5: {name}")
+            bar.update(task, description=f"step {len(seen)}/6: {name}")
 
         study = Study("demo", demo_study)
         config = Config(date=date, seed=seed)
