@@ -65,15 +65,21 @@ def plot_cumulative_profit(
     return fig
 
 
-def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> list[str]:
-    """Label points, skipping any within 4 % of the axes span of one already labelled
-    (no text printed over text); returns the labels left out."""
-    x_span = float(np.ptp(xs)) or 1.0
-    y_span = float(np.ptp(ys)) or 1.0
-    placed: list[tuple[float, float]] = []
+def _label_points(
+    ax: Any,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    labels: list[str],
+    spans: tuple[float, float],
+    placed: list[tuple[float, float]],
+) -> list[str]:
+    """Label points, skipping any within 8 % (x) / 6 % (y) of the data ``spans`` of a
+    point already labelled in ``placed`` (shared across series, so no text is printed over
+    text); returns the labels left out."""
+    x_span, y_span = spans
     skipped = []
     for x, y, lab in zip(xs, ys, labels, strict=True):
-        if any(abs(x - px) / x_span < 0.04 and abs(y - py) / y_span < 0.06 for px, py in placed):
+        if any(abs(x - px) / x_span < 0.08 and abs(y - py) / y_span < 0.06 for px, py in placed):
             skipped.append(lab)
             continue
         placed.append((x, y))
@@ -86,17 +92,31 @@ def _frontier(res: Any, case: str, date: str) -> Figure:
     red = s[s["case"] == "reduced"]
     fig, ax = style.new_figure(figsize=(8.5, 5))
     notes = []
+    spans = (
+        float(np.ptp(red["cvar_eur"].to_numpy(float))) or 1.0,
+        float(np.ptp(red["expected_profit_eur"].to_numpy(float))) or 1.0,
+    )
+    placed: list[tuple[float, float]] = []
     for i, (k, g) in enumerate(red.groupby("switching_cost_eur_per_mwh")):
         g = g.sort_values("beta")
         x, y = g["cvar_eur"].to_numpy(float), g["expected_profit_eur"].to_numpy(float)
         ax.plot(x, y, "o-", color=style.color(2 * i), label=f"K = {k:g} EUR/MWh")
-        skipped = _label_points(ax, x, y, [f"β={b:g}" for b in g["beta"]])
+        skipped = _label_points(ax, x, y, [f"β={b:g}" for b in g["beta"]], spans, placed)
         if skipped:
-            notes.append(f"K={k:g}: {', '.join(skipped)} unlabelled (next to a labelled point)")
+            notes.append(f"K={k:g}: {', '.join(skipped)}")
     ax.set_xlabel(style.axis_label("CVaR$_{0.95}$ of daily profit", "EUR"))
     ax.set_ylabel(style.axis_label("expected daily profit", "EUR"))
     style.title(ax, "Efficient frontier (points: β)", case, date)
-    style.legend_outside(ax, title="\n".join(notes) if notes else None)
+    style.legend_outside(ax)
+    if notes:  # below the axes, inside the figure (the layout leaves room for it)
+        fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.93))  # type: ignore[call-arg, union-attr]
+        fig.text(
+            0.01,
+            0.01,
+            "Unlabelled points (next to a labelled one): " + "; ".join(notes),
+            fontsize=7,
+            color="0.3",
+        )
     return fig
 
 

@@ -570,8 +570,9 @@ def _out_of_sample(
     return pd.DataFrame(rows), pd.DataFrame(vss_rows)
 
 
-def write_outputs(res: BiddingStudyResult, out: Path) -> list[Path]:
-    """Write tables (CSV + Parquet), plots (PNG) and certificates to ``out``."""
+def write_outputs(res: BiddingStudyResult, out_dir: str | Path) -> list[Path]:
+    """Write tables (CSV + Parquet), plots (PNG) and certificates to ``out_dir``."""
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     tables = {
