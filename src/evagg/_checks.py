@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 from evagg.errors import InputError, MisalignedIndexError
 
@@ -280,8 +280,8 @@ def session_limit_violation(
     return row, col, msg.format(e=float(e[row]), h=float(h[row]))
 
 
-def _iso_date_text(value: str) -> str:
-    parse_timestamp("date", value)
+def _iso_date_text(value: str, info: ValidationInfo) -> str:
+    parse_timestamp(info.field_name or "date", value)
     return value
 
 

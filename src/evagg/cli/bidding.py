@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from evagg.cli._tables import OUT_ROOT
 from evagg.errors import InputError
 
 
@@ -57,7 +58,7 @@ def bidding(
         typer.Option(help="Also sweep β with recourse on the rivals' outcome (evagg extension)."),
     ] = True,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 2024,
-    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bidding_out"),
+    out: Annotated[Path, typer.Option(help="Output directory.")] = OUT_ROOT / "bidding",
     as_json: Annotated[bool, typer.Option("--json", help="Print per-β results as JSON.")] = False,
 ) -> None:
     """Stochastic bi-level DA + balancing bidding with rival aggregators (seed 002).

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evagg.cli._tables import kv_table
 from evagg.cli.grid_ev import ev_grid_rows
 from evagg.cli.scenarios import summary_table
 from evagg.studies.demo import DEMO_DATE, Config, DemoResult
@@ -37,9 +38,6 @@ def _bidding_table(s: DemoResult) -> Table:
 
 def _tail_table(s: DemoResult) -> Table:
     r, g = s.reliability, s.grid.stats
-    tab = Table(title="V2G reliability and grid impact")
-    tab.add_column("quantity")
-    tab.add_column("value", justify="right")
     rows = [
         (
             f"V2G bid at 10:30, R ≥ 0.95, {r['n_vehicles']:.0f} EVs [kWh]",
@@ -52,9 +50,7 @@ def _tail_table(s: DemoResult) -> Table:
         ),
         *ev_grid_rows(g),
     ]
-    for k, v in rows:
-        tab.add_row(escape(k), escape(v))
-    return tab
+    return kv_table("V2G reliability and grid impact", rows)
 
 
 def demo(

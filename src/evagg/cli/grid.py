@@ -48,7 +48,8 @@ def opf(
         bool, typer.Option(help="Return an inexact relaxation anyway")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option(help="Directory for Parquet/CSV tables and plots")
+        Path | None,
+        typer.Option(help="Directory for Parquet/CSV tables and plots [default: none written]"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:

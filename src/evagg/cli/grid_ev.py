@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from evagg.cli._tables import kv_table
+from evagg.cli._tables import OUT_ROOT, kv_table
 from evagg.cli.grid import grid_app
 from evagg.studies.ev_grid_day import Config, EVGridDaySummary, run, write_outputs
 
@@ -52,7 +52,7 @@ def ev_day(
     v_slack_max: Annotated[
         float, typer.Option("--v-slack-max", help="Highest substation voltage [pu].")
     ] = 1.05,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("evagg-out/ev_grid"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = OUT_ROOT / "grid-ev-day",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic fleet.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

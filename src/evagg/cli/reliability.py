@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from evagg.cli._tables import OUT_ROOT
 from evagg.errors import InputError
 
 
@@ -31,7 +33,7 @@ def reliability_command(
     days: int = typer.Option(120, help="Days of synthetic history."),
     slot: str = typer.Option("10:30", help="Slot(s) of the reliability table, e.g. 10:30,13:30"),
     bids: str = typer.Option("950,1000,1100", help="Bids in kWh, comma-separated."),
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reliability_out"),
+    out: Annotated[Path, typer.Option(help="Output folder.")] = OUT_ROOT / "reliability",
     sessions: Annotated[
         Path | None, typer.Option(help="Session CSV (real data) instead of a synthetic fleet.")
     ] = None,
@@ -86,7 +88,7 @@ def reliability_command(
     for s in slots:
         t = model.slot(s)
         tab = Table(title=f"Reliability {res.day.date()} slot {s} (λ = {model.lam.loc[t]:.1f})")
-        tab.add_column("bid [kWh]", justify="right")
+        tab.add_column(escape("bid [kWh]"), justify="right")
         for m in METHODS:
             tab.add_column(m, justify="right")
         sub = table[table["slot"] == t]
@@ -103,7 +105,7 @@ def reliability_command(
     if alloc is not None:
         at = Table(title="Allocation of bids over the day: reliability (seed Table 7)")
         for col in ("slot", "bid [kWh]", "priority", "equal"):
-            at.add_column(col, justify="right")
+            at.add_column(escape(col), justify="right")
         wide = alloc.pivot_table(index=["row", "slot"], columns="rule", values="reliability")
         bid_of = alloc.groupby(["row", "slot"])["bid_kwh"].first().to_dict()
         for key, r in wide.iterrows():

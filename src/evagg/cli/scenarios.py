@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evagg.cli._tables import OUT_ROOT, kv_table, print_json
 from evagg.studies.scenario_day import Config, ScenarioDaySummary, output_names, run, write_outputs
 
 
@@ -18,9 +19,6 @@ def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
 
 def summary_table(s: ScenarioDaySummary, out: Path | None = None) -> Table:
     """Rich table of a :class:`ScenarioDaySummary`."""
-    table = Table(title=f"evagg scenarios: NL day-ahead market, {s.date} ({s.n_hours} h)")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
     rows = [
         ("scenarios generated → kept", f"{s.n_scenarios} → {s.n_reduced}"),
         ("price model", f"{s.price_model} ({'converged' if s.converged else 'NOT converged'})"),
@@ -53,9 +51,7 @@ def summary_table(s: ScenarioDaySummary, out: Path | None = None) -> Table:
         rows.append(
             ("CSV (all / reduced)", f"{out / names['csv_scenarios']}\n{out / names['csv_reduced']}")
         )
-    for k, v in rows:
-        table.add_row(k, v)
-    return table
+    return kv_table(f"evagg scenarios: NL day-ahead market, {s.date} ({s.n_hours} h)", rows)
 
 
 def scenarios(
@@ -66,9 +62,8 @@ def scenarios(
     reduce_to: Annotated[
         int, typer.Option("--reduce-to", help="Scenarios kept by fast forward selection.")
     ] = 10,
-    out: Annotated[Path, typer.Option("--out", help="Output folder (PNG, CSV).")] = Path(
-        "evagg-out"
-    ),
+    out: Annotated[Path, typer.Option("--out", help="Output folder (PNG, CSV).")] = OUT_ROOT
+    / "scenarios",
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same output.")] = 0,
     n_vehicles: Annotated[
         int, typer.Option("--vehicles", help="Synthetic fleet size for the EV demand.")
@@ -81,6 +76,9 @@ def scenarios(
     ] = 2,
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="Hide the progress bar.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the summary as JSON.")
     ] = False,
 ) -> None:
     """Scenarios of one real day: day-ahead and balancing prices, EV demand.
@@ -111,6 +109,9 @@ def scenarios(
         result = run(cfg, progress=lambda stage: bar.update(task, description=stage))
         bar.update(task, description="writing fan chart and CSV")
         write_outputs(result, out)
+    if as_json:
+        print_json(result.summary())
+        return
     Console().print(summary_table(result.stats, out))
 
 

@@ -25,7 +25,12 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from evagg._checks import as_finite_array, check_time_index
+from evagg._checks import (
+    DA_PRICE_LIMITS_EUR_PER_MWH,
+    as_finite_array,
+    check_price_limits,
+    check_time_index,
+)
 from evagg.errors import InputError
 from evagg.grid.feeder import Feeder
 
@@ -267,9 +272,19 @@ class GridModel:
             np.zeros_like(p) if q_mvar is None else self._as_nt("q_inj_mvar", q_mvar)
         )
 
-    def set_price(self, price_eur_per_mwh: Any) -> None:
-        """Set the substation energy price per slot [EUR/MWh] (scalar or (T,))."""
-        arr = as_finite_array("price_eur_per_mwh", price_eur_per_mwh)
+    def set_price(
+        self,
+        price_eur_per_mwh: Any,
+        *,
+        price_limits: tuple[float, float] = DA_PRICE_LIMITS_EUR_PER_MWH,
+    ) -> None:
+        """Set the substation energy price per slot [EUR/MWh] (scalar or (T,)).
+
+        Prices outside ``price_limits`` (default the EU harmonised day-ahead limits
+        −500 / +4000 EUR/MWh) are rejected as typos or unit errors; pass wider limits
+        for another market.
+        """
+        arr = check_price_limits("price_eur_per_mwh", price_eur_per_mwh, price_limits)
         if arr.ndim == 0:
             arr = np.full(self.n_slots, float(arr))
         if arr.shape != (self.n_slots,):

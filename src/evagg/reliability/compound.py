@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evagg._checks import as_finite_array
+from evagg._checks import as_finite_array, check_positive_scalar, check_probabilities
 from evagg.errors import InputError, VerificationError
 
 __all__ = [
@@ -174,6 +174,21 @@ class LatticeDistribution:
         return np.where(k <= 0, 1.0, tail[np.clip(k, 0, tail.size - 1)])
 
 
+MAX_LATTICE_POINTS = 2**27
+"""Largest lattice (value range / h) a distribution may span (about 1 GB of float64)."""
+
+
+def _check_lattice(extent: float, h: float) -> None:
+    """Raise if a value range of ``extent`` [kWh] needs more than MAX_LATTICE_POINTS at h."""
+    if extent / h > MAX_LATTICE_POINTS:
+        raise InputError(
+            "h",
+            h,
+            f"lattice step too small: {extent:g} kWh / h needs more than "
+            f"{MAX_LATTICE_POINTS} points; use a larger h",
+        )
+
+
 def discretize(values: Any, weights: Any | None, h: float) -> tuple[npt.NDArray[np.float64], int]:
     """Mean-preserving lattice discretisation of a (weighted) sample of values ≥ 0.
 
@@ -186,11 +201,13 @@ def discretize(values: Any, weights: Any | None, h: float) -> tuple[npt.NDArray[
     (pmf, lo)
         ``pmf[k]`` is the probability of value ``(lo + k)·h``; weights are normalised.
     """
+    h = check_positive_scalar("h", h)
     x = as_finite_array("values", values, ndim=1)
     if x.size == 0:
         raise InputError("values", values, "no values")
     if np.any(x < 0):
         raise InputError("values", float(x.min()), "values must be >= 0")
+    _check_lattice(float(x.max()), h)
     w = np.ones_like(x) if weights is None else as_finite_array("weights", weights, ndim=1)
     if w.shape != x.shape or np.any(w < 0) or w.sum() <= 0:
         raise InputError("weights", weights, "need one weight >= 0 per value, positive sum")
@@ -278,7 +295,8 @@ def compound_poisson_fft(
         Aggregate pmf on a window of the lattice.
     """
     lam = _check_lambda(lam)
-    f = as_finite_array("severity_pmf", severity_pmf, ndim=1)
+    h = check_positive_scalar("h", h)
+    f = check_probabilities("severity_pmf", severity_pmf, atol=1e-6)
     if sev_lo < 0:
         raise InputError("sev_lo", sev_lo, "severity must be >= 0")
     x = (sev_lo + np.arange(f.size)) * h
@@ -286,6 +304,7 @@ def compound_poisson_fft(
     mu, sd = lam * ev, float(np.sqrt(lam * ev2))
     lo_v = max(0.0, mu - _SIGMAS * sd - 2 * x[-1])
     lo = int(np.floor(lo_v / h))
+    _check_lattice(mu + _SIGMAS * sd + 2 * x[-1] - lo * h, h)
     hi = int(np.ceil((mu + _SIGMAS * sd + 2 * x[-1]) / h)) + 1
     if m is None:
         m = _next_pow2(hi - lo + 1)
@@ -309,13 +328,15 @@ def compound_poisson_panjer(
     Underflows for λ ≳ 700 (``g_0`` < 1e-300): use :func:`compound_poisson_fft` then.
     """
     lam = _check_lambda(lam)
-    f = as_finite_array("severity_pmf", severity_pmf, ndim=1)
+    h = check_positive_scalar("h", h)
+    f = check_probabilities("severity_pmf", severity_pmf, atol=1e-6)
     g0 = np.exp(-lam * (1.0 - f[0]))
     if g0 < 1e-300:
         raise InputError("lam", lam, "too large for Panjer recursion (g_0 underflows); use FFT")
     x = np.arange(f.size) * h
     mu, sd = lam * float(f @ x), float(np.sqrt(lam * float(f @ x**2)))
     if n_points is None:
+        _check_lattice(mu + _SIGMAS * sd + 2 * x[-1], h)
         n_points = int(np.ceil((mu + _SIGMAS * sd + 2 * x[-1]) / h)) + 1
     g = np.zeros(n_points)
     g[0] = g0

@@ -228,11 +228,18 @@ class SlotModel:
             except (ValueError, TypeError):
                 raise InputError("slot", when, "not a time of day HH:MM") from None
         else:
-            ts = pd.Timestamp(when)
-            ts = ts.tz_localize(self.day.tz) if ts.tzinfo is None else ts
+            ts = parse_timestamp("slot", when, self.day.tz)
         hit = self.p.index[self.p.index <= ts]
         if hit.empty or ts >= self.p.index[-1] + (self.p.index[1] - self.p.index[0]):
             raise InputError("slot", str(when), f"not within {self.day.date()}")
+        if hit[-1] != ts:
+            step = self.p.index[1] - self.p.index[0]
+            raise InputError(
+                "slot",
+                str(when),
+                f"not on the data's {step.total_seconds() / 60:g}-min slot grid (nearest "
+                f"earlier slot starts {hit[-1].strftime('%H:%M')}); never snapped silently",
+            )
         return pd.Timestamp(hit[-1])
 
     def pos(self, when: Any) -> int:

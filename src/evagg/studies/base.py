@@ -160,7 +160,8 @@ class StudyConfig(BaseModel):
     """Base of study configs: unknown keys rejected, frozen, and invalid values raise
     :class:`ConfigError` (an :class:`evagg.EvaggError`) naming the key and the value."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a float option of nan or inf is rejected like a wrong type
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def __init__(self, **data: Any) -> None:
         try:

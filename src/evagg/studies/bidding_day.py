@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from evagg._checks import IsoDate
 from evagg.bidding import (
     DA_PRICE,
     DEMAND,
@@ -74,7 +75,7 @@ Progress = Callable[[str], None]
 class Config(StudyConfig):
     """Settings of the study (defaults follow seed 002 §5.1 where it says)."""
 
-    date: str = Field(default="2024-03-12", description="Target market day YYYY-MM-DD.")
+    date: IsoDate = Field(default="2024-03-12", description="Target market day YYYY-MM-DD.")
     betas: tuple[float, ...] = Field(
         default=(0.1, 1.0, 5.0, 10.0, 20.0, 25.0, 30.0, 100.0), description="Risk weights β."
     )
@@ -213,11 +214,7 @@ def _generate(
     from evagg.scenarios import market_scenarios, rival_price_scenarios
 
     rng = np.random.default_rng(seed)
-    day = pd.Timestamp(date).tz_localize(pd.DatetimeIndex(prices.index).tz)
-    idx = prices.loc[(prices.index >= day) & (prices.index < day + pd.Timedelta(days=1))].index
-    if len(idx) == 0:
-        raise InputError("date", str(date), "no day-ahead prices for this day")
-    idx = pd.DatetimeIndex(idx)
+    idx = market_day_index(prices, date)
     demand = expected_demand_profile(idx, cfg.n_evs, cfg.n_sim_evs, seed=seed)
     market = market_scenarios(prices, date, demand, cfg.n_scenarios, rng, price_model=price_model)
     forecast = rival_forecast(prices, idx, cfg.n_rivals)
@@ -345,6 +342,8 @@ def run(
 
     if prices is None:
         prices = load_nl_day_ahead_prices()
+    market_day_index(prices, cfg.date)
+    _check_oos_days(prices, cfg)
     tick = progress or (lambda _label: None)
     summaries, hourly, profits, certs = [], [], [], []
     results: dict[tuple[float, float, str], BiddingResult] = {}
@@ -429,6 +428,46 @@ run_bidding_study = run
 """Former name of :func:`run`."""
 
 
+def market_day_index(prices: pd.Series, date: Any) -> pd.DatetimeIndex:
+    """Hourly index of the local market day ``date`` (23/24/25 h), in the prices' zone.
+
+    The decision uses only data before the day, so a day whose own realised prices have
+    a gap (the bundled series lacks 2023-12-31 00:00) is still decided on the full
+    day; only scoring it out of sample needs every hour (:func:`missing_hours`).
+    """
+    from evagg.scenarios._common import local_day
+
+    tz = pd.DatetimeIndex(prices.index).tz
+    start, end = local_day("date", date, tz)
+    if not ((prices.index >= start) & (prices.index < end)).any():
+        raise InputError("date", str(date), "no day-ahead prices for this day")
+    return pd.date_range(start, end, freq="1h", inclusive="left", name=prices.index.name)
+
+
+def missing_hours(prices: pd.Series, date: Any) -> pd.DatetimeIndex:
+    """Hours of the local day ``date`` without a realised day-ahead price."""
+    return market_day_index(prices, date).difference(pd.DatetimeIndex(prices.index))
+
+
+def _check_oos_days(prices: pd.Series, cfg: Config) -> None:
+    """Before any work: every out-of-sample day has all its realised prices."""
+    for d in range(1, cfg.oos_days + 1):
+        day = _oos_day(cfg, d)
+        gap = missing_hours(prices, day)
+        if len(gap):
+            raise InputError(
+                "oos_days",
+                cfg.oos_days,
+                f"out-of-sample day {day} has no realised price at {gap[0]} "
+                f"({len(gap)} hour(s) missing in the data), so it cannot be scored; "
+                "lower oos_days or pick another date",
+            )
+
+
+def _oos_day(cfg: Config, d: int) -> str:
+    return (pd.Timestamp(cfg.date) + pd.Timedelta(days=d)).strftime("%Y-%m-%d")
+
+
 def _realised(
     prices: pd.Series,
     inputs: BiddingInputs,
@@ -440,6 +479,9 @@ def _realised(
 
     idx = inputs.time_index
     n = cfg.oos_draws
+    gap = idx.difference(pd.DatetimeIndex(prices.index))
+    if len(gap):
+        raise InputError("date", str(idx[0].date()), f"no realised day-ahead price at {gap[0]}")
     actual = prices.loc[idx].to_numpy()
     cols = pd.Index([f"r{i}" for i in range(n)], name="scenario")
     da = ScenarioSet.equiprobable(
@@ -496,7 +538,7 @@ def _out_of_sample(
     rows, vss_rows = [], []
     k = cfg.switching_costs_eur_per_mwh[0]
     for d in range(1, cfg.oos_days + 1):
-        day = (pd.Timestamp(cfg.date) + pd.Timedelta(days=d)).strftime("%Y-%m-%d")
+        day = _oos_day(cfg, d)
         # SARIMAX parameters of the study day (data before it), filtered up to the day.
         model_d = refilter_price_model(price_model, prices, day)
         inputs, _ = build_inputs(

@@ -20,14 +20,17 @@ tables, figures and ``result.json``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from evagg._checks import IsoDate, TimeZoneName
+from evagg.errors import InputError
 from evagg.fleet import Fleet, synthesize_fleet
 from evagg.io import read_sessions
 from evagg.reliability import (
@@ -235,8 +238,8 @@ class Config(StudyConfig):
     )
     fleet_size: int = Field(default=74, ge=1, description="Synthetic fleet size (seed: 74).")
     days: int = Field(default=120, ge=2, description="Days of synthetic history.")
-    start: str = Field(default="2024-03-04", description="First day of the synthetic fleet.")
-    tz: str = Field(default="Europe/Amsterdam", description="Time zone.")
+    start: IsoDate = Field(default="2024-03-04", description="First day of the synthetic fleet.")
+    tz: TimeZoneName = Field(default="Europe/Amsterdam", description="Time zone.")
     slots: tuple[str, ...] = Field(default=("10:30",), description="Slots of the table.")
     bids_kwh: tuple[float, ...] = Field(
         default=(950.0, 1000.0, 1100.0), description="Bids of the table [kWh]."
@@ -251,6 +254,45 @@ class Config(StudyConfig):
         default=None, description="Study the user-type mix (default: synthetic fleets only)."
     )
     seed: int = Field(default=0, description="Seed of the fleet and every Monte Carlo step.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        for field in ("slots", "allocation_slots"):
+            for s in getattr(self, field):
+                if not _HHMM.match(s):
+                    raise InputError(field, s, "a slot is a local time of day HH:MM, e.g. 10:30")
+        if not self.slots:
+            raise InputError("slots", self.slots, "need at least one slot")
+        if not self.bids_kwh or min(self.bids_kwh) < 0:
+            raise InputError("bids_kwh", self.bids_kwh, "need at least one bid, all >= 0 kWh")
+        if self.basis not in ("energy", "power"):
+            raise InputError("basis", self.basis, "must be 'energy' or 'power'")
+        if self.sessions is None:
+            check_calibration_days(self.calibration_days, self.days)
+        return self
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+HISTORY_DAYS_MIN = 15
+"""Days of history the calibration keeps before its first held-out day."""
+
+
+def check_calibration_days(calibration_days: int, days: int) -> int:
+    """Held-out days of the calibration: 1 .. ``days`` − :data:`HISTORY_DAYS_MIN` (raised,
+    never clamped silently)."""
+    hi = days - HISTORY_DAYS_MIN
+    if hi < 1:
+        raise InputError(
+            "days", days, f"the calibration needs more than {HISTORY_DAYS_MIN} days of history"
+        )
+    if not 1 <= calibration_days <= hi:
+        raise InputError(
+            "calibration_days",
+            calibration_days,
+            f"must be in [1, {hi}] = days ({days}) − {HISTORY_DAYS_MIN} history days",
+        )
+    return int(calibration_days)
 
 
 def run(
@@ -329,7 +371,7 @@ def run_fleet(
     table = reliability_table(model, list(slots), list(bids), methods=METHODS, target=target)
     curve = bid_curve(model, target=target)
     real = delivered_kwh(fleet, model)
-    n_test = max(1, min(calibration_days, fleet.days - 15))
+    n_test = check_calibration_days(calibration_days, fleet.days)
     tick("calibration (held-out days)", 0, n_test)
     cal = calibrate(
         fleet,
