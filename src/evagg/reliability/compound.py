@@ -368,6 +368,12 @@ def monte_carlo_fleet(
     vv = as_finite_array("v", v, ndim=1)
     if pp.shape != vv.shape:
         raise InputError("p/v", (pp.shape, vv.shape), "need one probability per value")
+    if np.any((pp < 0) | (pp > 1)):
+        raise InputError("p", pp[(pp < 0) | (pp > 1)][:3], "probabilities must lie in [0, 1]")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+        raise InputError("n_samples", n_samples, "must be an integer >= 1")
+    if n_samples < 1:
+        raise InputError("n_samples", n_samples, "must be an integer >= 1")
     rng = _rng(seed)
     groups, counts = np.unique(np.column_stack([pp, vv]), axis=0, return_counts=True)
     out = np.zeros(int(n_samples))

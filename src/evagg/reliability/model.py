@@ -77,6 +77,15 @@ def _day(fleet: Fleet, day: Any, field: str = "day") -> pd.Timestamp:
     return ts
 
 
+def _window(window_days: Any) -> int:
+    """History window [days]: an integer ≥ 2 (``-0:`` would silently mean all days)."""
+    if isinstance(window_days, bool) or not isinstance(window_days, int | np.integer):
+        raise InputError("window_days", window_days, "must be an integer >= 2 or None")
+    if window_days < 2:
+        raise InputError("window_days", window_days, "must be an integer >= 2 or None")
+    return int(window_days)
+
+
 def _days(fleet: Fleet) -> pd.DatetimeIndex:
     return pd.date_range(fleet.start, fleet.end, freq="D", inclusive="left")
 
@@ -134,7 +143,7 @@ def v2g_energy(
     if before is not None:
         daily = daily.loc[daily.index < _day(fleet, before, "before")]
     if window_days is not None:
-        daily = daily.iloc[-int(window_days) :]
+        daily = daily.iloc[-_window(window_days) :]
     n = len(daily)
     if n < 2:
         raise InputError("before/window_days", (before, window_days), "need >= 2 history days")
@@ -295,7 +304,7 @@ def build_slot_model(
     days, pres = presence_by_day(fleet, step)
     hist = np.flatnonzero(days < target)
     if window_days is not None:
-        hist = hist[-int(window_days) :]
+        hist = hist[-_window(window_days) :]
     if hist.size < 2:
         raise InputError("day", str(day), "need at least 2 history days before the target day")
     if same_day_type:
@@ -305,6 +314,8 @@ def build_slot_model(
             hist = same
     k = pres[hist].sum(axis=0).astype(float)  # (slots, vehicles)
     a = float(pseudo_count)
+    if not (np.isfinite(a) and a >= 0):
+        raise InputError("pseudo_count", pseudo_count, "must be a finite number >= 0")
     p = (k + a) / (hist.size + 2 * a)
     dt = pd.Timedelta(step or fleet.step)
     idx, sod = _day_slots(fleet, target, step)
