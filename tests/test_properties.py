@@ -190,15 +190,16 @@ VALUES = st.one_of(
 
 
 def _config_models() -> list[type]:
-    from evagg.studies import bidding_day, demo, ev_grid_day, reliability_day, scenario_day
+    from evagg.studies import registry
 
-    return [m.Config for m in (bidding_day, demo, ev_grid_day, reliability_day, scenario_day)]
+    return [st_.config_model for _, st_ in sorted(registry.studies().items())]
 
 
 @FAST
-@given(model_i=st.integers(0, 4), data=st.data())
+@given(model_i=st.integers(0, 50), data=st.data())
 def test_study_configs_raise_only_config_errors(model_i: int, data: st.DataObject) -> None:
-    model = _config_models()[model_i]
+    models = _config_models()
+    model = models[model_i % len(models)]
     keys = [*model.model_fields, "unknown_key"]
     cfg = data.draw(st.dictionaries(st.sampled_from(keys), VALUES, max_size=3))
     out = _call(model, **cfg)

@@ -47,7 +47,13 @@ import numpy.typing as npt
 
 from evagg._checks import as_finite_array
 from evagg.errors import InputError
-from evagg.reliability.compound import LatticeDistribution, _next_pow2, _unwrap, _verified
+from evagg.reliability.compound import (
+    LatticeDistribution,
+    _check_lattice,
+    _next_pow2,
+    _unwrap,
+    _verified,
+)
 
 __all__ = ["EXACT_POINTS_PER_SD", "poisson_binomial_batch", "poisson_binomial_sum"]
 
@@ -252,6 +258,8 @@ def poisson_binomial_batch(
     pp, vv, qq = _check_inputs(p, v, q)
     if h is not None and not (np.isfinite(h) and h > 0):
         raise InputError("h", h, "lattice spacing must be > 0 [kWh]")
+    if h is not None:
+        _check_lattice(float(vv.max(initial=0.0)) * pp.shape[-1], h)
     out = []
     for t in range(pp.shape[0]):
         slot, c0 = _split(pp[t], vv[t], None if qq is None else qq[t])
