@@ -108,6 +108,12 @@ def opf(
         f"min V {res.v_pu.min().min():.4f} pu  gap {res.relaxation_gap_rel:.1e} "
         f"({'exact' if res.exact else 'INEXACT'})  AC |ΔV| {res.ac_max_dv_pu:.1e} pu"
     )
+    if res.remedy == "pccp":
+        console.print(
+            f"relaxation inexact (e.g. negative price): AC-feasible point by the convex-"
+            f"concave procedure ({res.pccp_iterations} solves); relaxation lower bound "
+            f"{res.lower_bound_eur:.2f} EUR (docs/grid.md §10)"
+        )
     console.print(
         f"DLMP range {res.dlmp_eur_per_mwh.min().min():.3f} – "
         f"{res.dlmp_eur_per_mwh.max().max():.3f} EUR/MWh"
