@@ -37,7 +37,12 @@ def _brute_force(spec, eps, dlmp, d0, phi, buy, sell) -> float:
         # C·D(C) = c·d0 + cᵀ a (c − C_REF): concave because sym(a) ⪯ 0
         rev = c @ d0 + cp.quad_form(c, (a + a.T) / 2, assume_PSD=False) - C_REF * cp.sum(a.T @ c)
         obj = DT * (
-            rev + sell @ es - dlmp @ ec - buy @ eb - spec.wear_eur_per_mwh * cp.sum(rc + rd)
+            rev
+            + sell @ es
+            - dlmp @ ec
+            - buy @ eb
+            - spec.wear_eur_per_mwh * cp.sum(rc + rd)
+            - spec.wear_quad_eur_per_mw2h * (cp.sum_squares(rc) + cp.sum_squares(rd))
         )
         cons = [
             c >= spec.price_min_eur_per_mwh,

@@ -319,6 +319,7 @@ def choose_options(
     cost_eur: FloatArray,
     current: IntArray | None,
     max_switch_share: float = 1.0,
+    min_gain_eur: float = 0.0,
 ) -> tuple[IntArray, FloatArray]:
     """Best option per user (argmin of generalised cost over flattened options), with inertia.
 
@@ -331,6 +332,8 @@ def choose_options(
     max_switch_share
         At most this share of users (those with the largest gains, at least one) switch
         at once; damping of the users' best-response dynamics.
+    min_gain_eur
+        Switching friction: a user changes plan only to gain more than this [EUR].
 
     Returns
     -------
@@ -342,7 +345,7 @@ def choose_options(
         return best, np.zeros(cost_eur.shape[0])
     rows = np.arange(cost_eur.shape[0])
     gain = cost_eur[rows, current] - cost_eur[rows, best]
-    movers = np.flatnonzero(gain > 1e-9)
+    movers = np.flatnonzero(gain > max(min_gain_eur, 1e-9))
     limit = max(1, int(np.ceil(max_switch_share * cost_eur.shape[0])))
     if movers.size > limit:
         movers = movers[np.argsort(-gain[movers], kind="stable")[:limit]]

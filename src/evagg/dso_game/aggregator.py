@@ -11,7 +11,7 @@ DLMP + service fee (§4 end), the fee discounted by the users' points (§5.3):
 .. math::
 
     \max\ Δt \sum_t ( C_t D_t(C) + C^s_t E^s_t - λ_t E^c_t - C^b_t E^b_t
-        - c^{deg} (r^c_t + r^d_t) )                                        (14)
+        - c^{deg} (r^c_t + r^d_t) - c^q ((r^c_t)^2 + (r^d_t)^2) )                 (14)
 
     C^{min} \le C_t \le C^{max},\ e^{min} \le e_h \le e^{max}               (15)
 
@@ -41,7 +41,9 @@ the maximum charging powers (piles + storage), as the seed says; (15) also bound
 fee coefficient (§5.3); (16) is a cap (the seed's remark in §5.3), not an equality, on
 the demand-weighted average (a slot without demand has no price anyone pays; the posted
 fee of an hour without demand is set after the solve to the demand-weighted mean fee);
-a storage wear cost c^deg.
+a storage wear cost c^deg (r^c + r^d) + c^q (r^c² + r^d²) (the quadratic
+part makes the best response unique; without it the game cycles between tied storage
+schedules).
 
 Exact method. Revenue C·D(C) is quadratic in e and concave because sym(ε) ⪯ 0
 (checked). The best response is a convex MIQP, solved exactly by best-first branch and
@@ -103,6 +105,10 @@ class AggregatorSpec:
         Bounds of the service-fee coefficient e_k (§5.3) [EUR/MWh].
     wear_eur_per_mwh
         Storage wear cost per MWh charged or discharged [EUR/MWh].
+    wear_quad_eur_per_mw2h
+        Quadratic wear cost c_q Δt (r_c² + r_d²) [EUR/(MW²·h)]: degradation growing with
+        power; it also makes the storage's best response unique (a linear cost leaves
+        ties between equally priced slots, and the game then never settles).
     """
 
     bus: int
@@ -118,9 +124,10 @@ class AggregatorSpec:
     fee_min_eur_per_mwh: float = 50.0
     fee_max_eur_per_mwh: float = 400.0
     wear_eur_per_mwh: float = 5.0
+    wear_quad_eur_per_mw2h: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("storage_kwh", "storage_kw", "wear_eur_per_mwh"):
+        for name in ("storage_kwh", "storage_kw", "wear_eur_per_mwh", "wear_quad_eur_per_mw2h"):
             val = getattr(self, name)
             if not (np.isfinite(val) and val >= 0):
                 raise InputError(name, val, "must be finite and ≥ 0")
@@ -250,6 +257,7 @@ def evaluate_profit(
             - dlmp * contract
             - rt_buy_price * rt_buy
             - spec.wear_eur_per_mwh * (charge + discharge)
+            - spec.wear_quad_eur_per_mw2h * (charge**2 + discharge**2)
         )
     )
 
@@ -343,6 +351,7 @@ class BestResponseModel:
             - self.dlmp @ self.e_c
             - self.c_buy @ self.e_b
             - spec.wear_eur_per_mwh * cp.sum(self.r_c + self.r_d)
+            - spec.wear_quad_eur_per_mw2h * (cp.sum_squares(self.r_c) + cp.sum_squares(self.r_d))
         )
         cons = {
             "price bounds (15)": [

@@ -9,8 +9,10 @@ When the grid's builder API changes, only this file changes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -121,3 +123,26 @@ class DSOAdapter:
         res = self.model.solve(verify=verify)
         dlmp = res.dlmp_eur_per_mwh.to_numpy()[self.pos]
         return DSOSolution(dlmp_eur_per_mwh=dlmp, opf=res)
+
+    def solve_joint(
+        self,
+        withdrawal_mw: cp.Expression,
+        cost_eur: cp.Expression,
+        constraints: Sequence[cp.Constraint],
+    ) -> DSOSolution:
+        """Solve the OPF jointly with the caller's variables (the centralised optimum).
+
+        ``withdrawal_mw`` (K, T) is withdrawn at the aggregator buses, ``cost_eur`` is
+        added to the DSO's objective and ``constraints`` to its model; a fresh model is
+        built (extensions cannot be removed) and fully verified.
+        """
+        m = DistFlowModel(
+            self.feeder, self.n_slots, self.model.dt_h, self.model.options, self.model.time_index
+        )
+        m.set_price(self.price)
+        m.set_loads(self.base_p, self.base_q)
+        m.add_injection(-(m.bus_selector(self.buses) @ withdrawal_mw))
+        m.add_constraints(constraints)
+        m.add_cost(cost_eur)
+        res = m.solve(verify=True)
+        return DSOSolution(dlmp_eur_per_mwh=res.dlmp_eur_per_mwh.to_numpy()[self.pos], opf=res)

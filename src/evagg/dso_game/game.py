@@ -7,10 +7,12 @@ One day (T slots) is played as
     → aggregators' exact best responses (price, purchases, storage)     → net loads x_k
     → damped net loads → OPF ...
 
-until the DLMPs change by at most ``price_tol`` and the net loads by at most
-``load_tol`` and no user wants to switch. Users move with inertia (at most a share of
-them, those with the largest gains, per iteration) and net loads are damped
-(x ← (1−α) x + α x_BR): both are allowed by the seed ("damping") and needed for discrete
+until the DLMPs change by at most ``price_tol``, the best responses' net loads differ
+from the damped loads by at most ``load_tol`` and no user wants to switch.
+Users move with inertia (at most a share of them, those with the largest gains, per
+iteration, shrinking as 1/i) and net loads are damped
+(x ← (1−α_i) x + α_i x_BR, α_i = α/√i): both are allowed by the seed ("damping") and
+needed for discrete
 choices. A run that does not converge raises :class:`GameNotConverged` carrying the
 trajectory; it never returns the last iterate as an equilibrium.
 
@@ -95,7 +97,11 @@ class GameSetup:
     off_peak
         Off-peak slots (T,) bool (t_c = +1).
     damping
-        α of the net-load update; ``max_switch_share`` the users' inertia.
+        α of the net-load update; ``max_switch_share`` the users' inertia (share of
+        users that may switch in iteration i: max_switch_share / i).
+    switch_friction_eur
+        A user changes plan only for a gain above this [EUR] (switching friction); the
+        certificate checks that no user can gain more than it.
     price_tol_eur_per_mwh, load_tol_mw, max_iter
         Convergence tolerances and iteration limit.
     """
@@ -113,6 +119,7 @@ class GameSetup:
     points_on: bool = True
     damping: float = 0.5
     max_switch_share: float = 0.2
+    switch_friction_eur: float = 0.1
     price_tol_eur_per_mwh: float = 0.05
     load_tol_mw: float = 1e-3
     max_iter: int = 60
@@ -214,6 +221,7 @@ def user_costs(
     phi: FloatArray,
     occupancy: FloatArray,
     with_points: bool | None = None,
+    recommended_station: IntArray | None = None,
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """Generalised cost per user and option (N, K·S) [EUR] (seed 000 §5.1).
 
@@ -223,6 +231,8 @@ def user_costs(
 
     Returns cost, the monetary payment part (N, K·S) and the recommended-station flag.
     ``with_points`` overrides ``setup.points_on`` (False: the cost without points terms).
+    ``recommended_station`` (T,) is the system's recommendation per slot; by default
+    :func:`recommend` at the given prices and queues.
     """
     c = setup.choice
     mwh = prof / 1e3  # (N, S, T)
@@ -240,7 +250,9 @@ def user_costs(
         + c.eur_per_km * setup.distance_km[:, :, None]
         + c.shift_cost_eur_per_h * (setup.shifts * setup.dt_h)[None, None, :]
     )
-    rec_station = np.argmin(dlmp + c.value_of_time_eur_per_h * queue_h / 0.02, axis=0)  # (T,)
+    rec_station = (
+        recommend(setup, dlmp, occupancy) if recommended_station is None else recommended_station
+    )
     rec = rec_station[start][:, None, :] == np.arange(setup.k)[None, :, None]  # (N, K, S)
     if setup.points_on if with_points is None else with_points:
         k_term = np.where(rec, 1.0, -1.0)
@@ -248,6 +260,21 @@ def user_costs(
         cost = cost - c.eur_per_point * (k_term + setup.rules.mu * tc)
     n = prof.shape[0]
     return cost.reshape(n, -1), pay.reshape(n, -1), rec.reshape(n, -1)
+
+
+def recommend(setup: GameSetup, dlmp: FloatArray, occupancy: FloatArray) -> IntArray:
+    """Recommended station per slot: least DLMP + queue cost of a 20 kWh session (T,).
+
+    Seed 000 §5.1: "the recommended charging station for comprehensive charging
+    congestion and distribution cost". The game issues it once per day, from the DSO's
+    DLMPs and the queues before the users book (a recommendation published ahead; a
+    recommendation recomputed every iteration flips with tiny price changes and makes
+    the users' dynamics cycle).
+    """
+    c = setup.choice
+    piles = np.array([s.n_piles for s in setup.specs], dtype=float)
+    queue_h = c.queue_max_h * np.minimum(occupancy / piles[:, None], 1.5) ** 2
+    return np.argmin(dlmp + c.value_of_time_eur_per_h * queue_h / 0.02, axis=0)
 
 
 def _state(setup: GameSetup, trips: Trips, opt: IntArray) -> UserState:
@@ -329,6 +356,7 @@ def play_day(
     sol = setup.dso.solve(x)
     times["opf_s"] += time.perf_counter() - t
     dlmp = sol.dlmp_eur_per_mwh
+    rec_station = recommend(setup, dlmp, _occupancy(setup, prof, opt))
     fee = np.array(
         [
             np.full(setup.n_slots, 0.5 * (s.fee_min_eur_per_mwh + s.fee_max_eur_per_mwh))
@@ -341,9 +369,11 @@ def play_day(
     for it in range(1, setup.max_iter + 1):
         t = time.perf_counter()
         occ = _occupancy(setup, prof, opt)
-        cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ)
-        opt, gain = choose_options(cost, opt, setup.max_switch_share)
-        switching = int(np.sum(gain > 1e-9))
+        cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
+        opt, gain = choose_options(
+            cost, opt, setup.max_switch_share / it, setup.switch_friction_eur
+        )
+        switching = int(np.sum(gain > setup.switch_friction_eur))
         d0, phibar = _station_demand(setup, prof, opt, phi)
         times["users_s"] += time.perf_counter() - t
         t = time.perf_counter()
@@ -352,7 +382,8 @@ def play_day(
         fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
         x_br = np.array([b.net_load_mw for b in brs])
         dload = float(np.abs(x_br - x).max())
-        x = (1 - setup.damping) * x + setup.damping * x_br if dload > setup.load_tol_mw else x_br
+        alpha = setup.damping / np.sqrt(it)
+        x = (1 - alpha) * x + alpha * x_br if dload > setup.load_tol_mw else x_br
         t = time.perf_counter()
         sol = setup.dso.solve(x)
         times["opf_s"] += time.perf_counter() - t
@@ -383,9 +414,9 @@ def play_day(
     times["best_response_s"] += time.perf_counter() - t
     x = np.array([b.net_load_mw for b in brs])
     fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
-    cost, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ)
+    cost, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
     t = time.perf_counter()
-    cert, final = certify(setup, trips, prof, phi, dlmp, brs, x, opt)
+    cert, final = certify(setup, trips, prof, phi, dlmp, brs, x, opt, rec_station)
     times["certificate_s"] = time.perf_counter() - t
     rows_n = np.arange(opt.size)
     state = _state(setup, trips, opt)
@@ -419,6 +450,7 @@ def certify(
     brs: list[BestResponse] | tuple[BestResponse, ...],
     net_load_mw: FloatArray,
     option: IntArray,
+    recommended_station: IntArray | None = None,
     gap_tol: float = 1e-6,
 ) -> tuple[Certificate, DSOSolution]:
     """Certify a day's point as an equilibrium; raise ``VerificationError`` if it is not.
@@ -433,7 +465,8 @@ def certify(
     * ``best_response_gap``: per aggregator (π* − π(decision))/max(1, |π*|) ≤ 1e-6, π*
       re-solved from scratch at the final DLMPs, π(decision) evaluated by eq. (14) on the
       decision after checking its feasibility;
-    * ``user_choice_gap``: max over users of cost(choice) − min cost [EUR] ≤ 1e-9.
+    * ``user_choice_gap``: max over users of cost(choice) − min cost [EUR] ≤ the
+      switching friction (each user's choice is optimal up to it).
     """
     recs: list[tuple[str, float, float, bool]] = []
     opts = replace(setup.dso.model.options, ac_slots="all")
@@ -477,9 +510,10 @@ def certify(
         )
     fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
     occ = _occupancy(setup, prof, option)
-    cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ)
+    cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, recommended_station)
     ugap = float((cost[np.arange(option.size), option] - cost.min(axis=1)).max())
-    recs.append(("user_choice_gap_eur", ugap, 1e-9, ugap <= 1e-9))
+    fr = max(setup.switch_friction_eur, 1e-9)
+    recs.append(("user_choice_gap_eur", ugap, fr, ugap <= fr))
     cert = Certificate(tuple(recs))
     if not cert.holds:
         bad = next(r for r in cert.records if not r[3])

@@ -1,0 +1,94 @@
+"""``evagg game``: the DSO ↔ EV aggregators Stackelberg game with points (seed 000)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evagg.dso_game import GameNotConverged
+from evagg.studies.dso_game import Config, run, write_outputs
+
+
+def game(
+    date: Annotated[
+        str, typer.Option("--date", help="First market day YYYY-MM-DD.")
+    ] = "2024-06-12",
+    aggregators: Annotated[
+        str, typer.Option("--aggregators", help="Comma-separated aggregator buses.")
+    ] = "14,23,30",
+    days: Annotated[int, typer.Option("--days", help="Days simulated (points accumulate).")] = 30,
+    points: Annotated[str, typer.Option("--points", help="Points system: on or off.")] = "on",
+    users: Annotated[int, typer.Option("--users", help="Number of EV users.")] = 300,
+    slot_minutes: Annotated[int, typer.Option("--slot-minutes", help="15, 30 or 60.")] = 15,
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="Cases (i)-(iv) on the last day.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of users and trips.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("evagg-out/game"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the summary as JSON.")
+    ] = False,
+) -> None:
+    """DSO OPF → DLMPs → aggregators' exact best responses → users' choices, to a certified
+    equilibrium each day; exits 1 if a day does not converge."""
+    if points not in ("on", "off"):
+        from evagg.errors import InputError
+
+        raise InputError("points", points, "must be 'on' or 'off'")
+    try:
+        buses = tuple(int(b) for b in aggregators.split(","))
+    except ValueError:
+        from evagg.errors import InputError
+
+        raise InputError("aggregators", aggregators, "comma-separated integers") from None
+    cfg = Config(
+        date=date,
+        aggregators=buses,
+        days=days,
+        points=points == "on",
+        n_users=users,
+        slot_minutes=slot_minutes,
+        compare=compare,
+        seed=seed,
+    )
+    err = Console(stderr=True)
+    try:
+        with err.status(f"playing {days} day(s) of the game (OPF + best responses + users)"):
+            res = run(cfg)
+    except GameNotConverged as exc:
+        err.print(f"[bold red]not converged:[/] {exc}")
+        if as_json:
+            print(json.dumps({"converged": False, "iterations": exc.iterations}))
+        sys.exit(1)
+    write_outputs(res, out)
+    s = res.summary()
+    if as_json:
+        print(json.dumps(s, indent=1, default=str))
+        return
+    tab = Table(title=f"DSO game, {cfg.date} (+{days - 1} days), points {points}")
+    tab.add_column("quantity")
+    tab.add_column("value", justify="right")
+    tab.add_row("converged days", f"{s['converged_days']}/{s['days']}")
+    tab.add_row("iterations (last day)", str(s["iterations_last_day"]))
+    tab.add_row("max best-response gap", f"{s['max_best_response_gap']:.1e}")
+    tab.add_row("DSO cost last day [EUR]", f"{s['dso_cost_eur_last_day']:.0f}")
+    for b, p in s["profits_eur_last_day"].items():
+        tab.add_row(f"profit aggregator bus {b} [EUR]", f"{p:.0f}")
+    tab.add_row("users' payments last day [EUR]", f"{s['user_cost_eur_last_day']:.0f}")
+    tab.add_row(
+        "peak import [MW] / v_min [pu]",
+        f"{s['peak_mw_last_day']:.3f} / {s['v_min_pu_last_day']:.4f}",
+    )
+    Console().print(tab)
+    Console().print(f"files in {out}/")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``game``."""
+    app.command("game")(game)
