@@ -158,3 +158,39 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(reference: Path, tmp_pat
     assert {n: (days / n).stat().st_mtime_ns for n in finished} == finished  # not recomputed
     assert _bytes(tmp_path) == _bytes(reference)
     assert not list(days.glob(".*"))  # no temporary file left
+
+
+def test_scheduler_address_runs_on_an_existing_cluster(tmp_path: Path) -> None:
+    """`scheduler="tcp://..."` uses a running cluster (here an in-process one) and gives
+    the same bytes as the days computed in this process."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        res = run_backtest(
+            toy_day,
+            "2024-01-01",
+            "2024-01-03",
+            tmp_path / "a",
+            scheduler=cluster.scheduler_address,
+            seed=5,
+            progress=False,
+        )
+    assert res.n_computed == 3 and res.failures.empty
+    run_backtest(
+        toy_day,
+        "2024-01-01",
+        "2024-01-03",
+        tmp_path / "b",
+        scheduler="synchronous",
+        seed=5,
+        progress=False,
+    )
+    assert _bytes(tmp_path / "a") == _bytes(tmp_path / "b")
