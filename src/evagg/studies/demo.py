@@ -83,6 +83,7 @@ class DemoResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     v2g: v2g_pricing.V2GPricingResult | None = None
     microgrid: Any = None  # evagg.studies.microgrid.MicrogridResult (seed 003 §6 step)
+    game: Any = None  # evagg.studies.dso_game.DSOGameResult (seed 000 game, one day)
 
     @property
     def date(self) -> str:
@@ -99,6 +100,7 @@ class DemoResult:
             "grid": self.grid.summary(),
             "v2g_pricing": self.v2g.summary() if self.v2g is not None else None,
             "microgrid": None if self.microgrid is None else self.microgrid.summary(),
+            "dso_game": None if self.game is None else self.game.summary(),
             "timings_s": self.timings_s,
         }
 
@@ -114,6 +116,7 @@ class DemoResult:
             *self.grid.verifications,
             *v2g,
             *mg,
+            *([] if self.game is None else self.game.verifications),
         ]
 
 
@@ -247,6 +250,12 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
 
     mg = microgrid.demo_step(seed=seed)
     timings["microgrid_s"] = time.perf_counter() - t
+    say("DSO game with points")
+    t = time.perf_counter()
+    from evagg.studies import dso_game
+
+    game = dso_game.demo_step(date, seed=seed)
+    timings["dso_game_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return DemoResult(
         config=config,
@@ -261,6 +270,7 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
         timings_s=timings,
         v2g=v2g,
         microgrid=mg,
+        game=game,
     )
 
 
@@ -300,5 +310,9 @@ def write_outputs(result: DemoResult, out_dir: str | Path) -> list[Path]:
         from evagg.studies import microgrid
 
         files += microgrid.write_outputs(result.microgrid, out / "microgrid")
+    if result.game is not None:
+        from evagg.studies import dso_game
+
+        files += dso_game.write_outputs(result.game, out / "dso_game")
     files.append(write_json(out / "summary.json", result.summary()))
     return files

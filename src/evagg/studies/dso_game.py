@@ -477,12 +477,9 @@ def _compare(
     return comp
 
 
-def demo_step(date: str, out_dir: str | Path, seed: int = 0) -> DSOGameResult:
-    """The demo's game step: one day, points on, 150 users, hourly slots, no comparison."""
-    cfg = Config(date=date, days=1, n_users=150, slot_minutes=60, seed=seed, compare=False)
-    res = run(cfg)
-    write_outputs(res, out_dir)
-    return res
+def demo_step(date: str, seed: int = 0) -> DSOGameResult:
+    """The demo's game step: one day, points on, 60 users, hourly slots, no comparison."""
+    return run(Config(date=date, days=1, n_users=60, slot_minutes=60, seed=seed, compare=False))
 
 
 def write_outputs(result: DSOGameResult, out_dir: str | Path) -> list[Path]:
