@@ -370,10 +370,11 @@ def play_day(
         t = time.perf_counter()
         occ = _occupancy(setup, prof, opt)
         cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
+        before = opt
         opt, gain = choose_options(
             cost, opt, setup.max_switch_share / it, setup.switch_friction_eur
         )
-        switching = int(np.sum(gain > setup.switch_friction_eur))
+        switching = int(np.sum(gain > setup.switch_friction_eur)) + int(np.sum(opt != before))
         d0, phibar = _station_demand(setup, prof, opt, phi)
         times["users_s"] += time.perf_counter() - t
         t = time.perf_counter()
@@ -402,19 +403,22 @@ def play_day(
             }
         )
         if dprice <= setup.price_tol_eur_per_mwh and dload <= setup.load_tol_mw and switching == 0:
-            converged = True
-            break
+            # final best responses at the final DLMPs (moved by ≤ price_tol); stop only if
+            # every user is still within the friction of her best option at them
+            t = time.perf_counter()
+            brs = _best_responses(setup, dlmp, d0, phibar)
+            times["best_response_s"] += time.perf_counter() - t
+            fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
+            occ = _occupancy(setup, prof, opt)
+            cost, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
+            ugap = cost[np.arange(opt.size), opt] - cost.min(axis=1)
+            if float(ugap.max()) <= setup.switch_friction_eur:
+                converged = True
+                break
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)
-    # final best responses at the final DLMPs (they moved by ≤ price_tol in the last step)
-    t = time.perf_counter()
-    occ = _occupancy(setup, prof, opt)
-    brs = _best_responses(setup, dlmp, d0, phibar)
-    times["best_response_s"] += time.perf_counter() - t
     x = np.array([b.net_load_mw for b in brs])
-    fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
-    cost, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
     t = time.perf_counter()
     cert, final = certify(setup, trips, prof, phi, dlmp, brs, x, opt, rec_station)
     times["certificate_s"] = time.perf_counter() - t
