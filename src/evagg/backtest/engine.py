@@ -286,6 +286,8 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
         processes=True,
         dashboard_address=":0",  # any free port: never collides with another run
         silence_logs=logging.ERROR,
+        # one task per core: BLAS/OpenMP pools inside a worker would oversubscribe them
+        env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )
     client = Client(cluster)
     try:
