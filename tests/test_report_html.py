@@ -133,3 +133,14 @@ def test_report_command(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])
     assert bad.exit_code != 0 and "not a folder" in str(bad.exception)
     assert write_report(tmp_path) == tmp_path / "report.html"
+
+
+def test_an_empty_csv_is_listed_not_fatal(tmp_path: Path) -> None:
+    """A study folder may hold an empty CSV (a user's or an old run's): the report names it."""
+    from evagg.report.html import _tables
+
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "one.csv").write_text("a,b\n1,2\n")
+    tables = {t["name"]: t for t in _tables(tmp_path)}
+    assert tables["empty.csv"]["note"] == "empty file"
+    assert "<table" in tables["one.csv"]["html"]

@@ -124,7 +124,11 @@ def _tables(folder: Path) -> list[dict[str, str]]:
     for p in sorted(folder.rglob("*.csv")):
         if p.name in _SKIP_CSV:
             continue
-        df = pd.read_csv(p)
+        try:
+            df = pd.read_csv(p)
+        except pd.errors.EmptyDataError:
+            tables.append({"name": str(p.relative_to(folder)), "html": "", "note": "empty file"})
+            continue
         note = ""
         if len(df) > MAX_TABLE_ROWS:
             note = f"first {MAX_TABLE_ROWS} of {len(df)} rows (all in {p.name})"

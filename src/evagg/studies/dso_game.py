@@ -497,6 +497,8 @@ def write_outputs(result: DSOGameResult, out_dir: str | Path) -> list[Path]:
         ("comparison.csv", result.comparison),
         ("certificate.csv", result.certificate),
     ):
+        if df.columns.empty:  # e.g. no comparison was asked for: no empty file
+            continue
         df.to_csv(out / name, index=name == "prices.csv")
         files.append(out / name)
     files += write_figures(result, out)
