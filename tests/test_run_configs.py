@@ -54,6 +54,7 @@ FAST: dict[str, dict[str, Any] | None] = {
         "methods": ["convex"],
         "history_days": 10,
     },
+    "dso_game": {"n_users": 30},
     # The demo's config is the `evagg demo` default, which conftest's `demo_dir` runs once
     # per session through the same registry (run.json, verifications.json, report.html).
     "demo": None,
