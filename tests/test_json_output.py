@@ -108,6 +108,7 @@ JSON_CASES: dict[tuple[str, ...], list[str]] = {
         "--start", "2024-03-12", "--end", "2024-03-12", "--workers", "1",
         "--scenarios", "20", "--reduce-to", "3", "--draws", "2",
     ],
+    ("game",): ["--days", "1", "--users", "30", "--slot-minutes", "60"],
     ("microgrid",): ["--method", "convex", "--reliability", "0.95", "--no-no-eva"],
     ("v2g-pricing",): ["--fleet-size", "20", "--classes", "1", "--forecast", "weekly_profile"],
     ("backtest", "v2g-pricing"): [
