@@ -38,7 +38,7 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
         tr["iteration"], tr["max_dload_mw"], marker="o", color=color(1), label="max |Δload|"
     )
     a2.set_ylabel(axis_label("change", "MW"))
-    a2.set_xlabel(axis_label("iteration", None))
+    a2.set_xlabel(axis_label("iteration", ""))
     for ax in (a1, a2):
         legend_outside(ax)
     title(fig, "Game convergence (last day)", case, date)
@@ -68,10 +68,10 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
     a2.plot(days["day"], days["recommended_share"], marker="s", label="chose recommended station")
     a2.plot(days["day"], days["off_peak_share"], marker="^", label="started off-peak")
     a2.set_ylabel(axis_label("share / factor", ""))
-    a2.set_xlabel(axis_label("day", None))
+    a2.set_xlabel(axis_label("day", "d"))
     for ax in (a1, a2):
         legend_outside(ax)
-    title(fig, "Station choice and points over days", case, f"from {cfg.date}")
+    title(fig, f"Station choice and points over {cfg.days} day(s) from", case, cfg.date)
     files.append(_save(fig, out / "shares_points.png"))
 
     if not result.comparison.empty:
