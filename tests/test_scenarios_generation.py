@@ -442,3 +442,22 @@ def test_rival_merge_duplicates_is_exact() -> None:
     first = tuple(lv_full[0])
     share = np.mean([tuple(r) == first for r in lv_full])
     assert merged.p[0] == pytest.approx(share)  # label 0 = first drawn combination
+
+
+def test_fast_simulate_same_bytes_as_statsmodels(model: PriceModel) -> None:
+    """PriceModel.simulate skips statsmodels' per-path stationary initialisation (its
+    result is unused when the initial state is passed); the paths must be the same bytes
+    as statsmodels' own ``simulate`` with the same generator, and the model's
+    initialisation must be restored."""
+    from evagg.scenarios.prices import _rng_keyword
+
+    before = model.results.model.ssm.initialization
+    ours = model.simulate(5, np.random.default_rng(11))
+    ref = model.results.simulate(
+        nsimulations=len(model.day_index),
+        repetitions=5,
+        anchor="end",
+        **{_rng_keyword(): np.random.default_rng(11)},
+    )
+    assert np.array_equal(ours, np.asarray(ref, dtype=float).reshape(ours.shape))
+    assert model.results.model.ssm.initialization is before

@@ -71,14 +71,31 @@ class PriceModel:
         return f"SARIMAX({o[0]},{o[1]},{o[2]})({so[0]},{so[1]},{so[2]},{so[3]})+c"
 
     def simulate(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Simulate ``n`` paths over ``day_index`` from the end of the sample, shape (T, n)."""
+        """Simulate ``n`` paths over ``day_index`` from the end of the sample, shape (T, n).
+
+        statsmodels draws each path's initial state from the filtered moments at the end of
+        the sample and passes it in explicitly, but still re-runs the model's stationary
+        initialisation (a Lyapunov solve, ~50 ms for the 26 states) once per path, whose
+        result it then ignores. evagg swaps in a trivial known initialisation for the call:
+        the paths are the same bytes (tested) and 200 paths take ~0.05 s instead of ~5-10 s.
+        """
+        from statsmodels.tsa.statespace.initialization import Initialization
+
         kw = _rng_keyword()
+        ssm = self.results.model.ssm
+        saved = ssm.initialization
+        k = ssm.k_states
+        ssm.initialization = Initialization(
+            k, "known", constant=np.zeros(k), stationary_cov=np.eye(k)
+        )
         try:
             sim = self.results.simulate(
                 nsimulations=len(self.day_index), repetitions=n, anchor="end", **{kw: rng}
             )
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise SolverError(f"{self.name} simulation", type(exc).__name__, str(exc)) from None
+        finally:
+            ssm.initialization = saved
         return np.asarray(sim, dtype=float).reshape(len(self.day_index), n)
 
 
