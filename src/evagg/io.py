@@ -109,13 +109,26 @@ def _find_column(name: str, df: pd.DataFrame, what: str, pattern: str) -> str:
     return hits[0]
 
 
+def _reject_first(
+    name: str, bad: Any, column: str | None, values: Any, reason: str, offset: int = 0
+) -> None:
+    """Raise ``DataFileError`` at the first row where ``bad`` is true (if any).
+
+    ``values`` gives the offending cell (``values.iloc[i]``; a plain string is shown as
+    is); ``offset`` shifts the row when ``bad`` compares neighbours (``np.diff``).
+    """
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad)) + offset
+    value = values if isinstance(values, str) else values.iloc[i]
+    raise DataFileError(name, _line(i), column, value, reason)
+
+
 def _parse_numbers(name: str, df: pd.DataFrame, column: str) -> np.ndarray:
     raw = df[column].str.strip()
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataFileError(name, _line(i), column, raw.iloc[i], "not a finite number")
+    _reject_first(name, ~np.isfinite(values), column, raw, "not a finite number")
     return values
 
 
@@ -125,16 +138,13 @@ def _parse_prices(
     """Finite prices [EUR/MWh] within ``limits`` (a typo or unit error otherwise)."""
     values = _parse_numbers(name, df, column)
     lo, hi = (float(x) for x in limits)
-    out = (values < lo) | (values > hi)
-    if out.any():
-        i = int(np.argmax(out))
-        raise DataFileError(
-            name,
-            _line(i),
-            column,
-            df[column].iloc[i],
-            f"price outside [{lo:g}, {hi:g}] EUR/MWh ({what}); pass price_limits if intended",
-        )
+    _reject_first(
+        name,
+        (values < lo) | (values > hi),
+        column,
+        df[column],
+        f"price outside [{lo:g}, {hi:g}] EUR/MWh ({what}); pass price_limits if intended",
+    )
     return values
 
 
@@ -143,16 +153,13 @@ def _parse_mtu(
 ) -> tuple[pd.DatetimeIndex, pd.Timedelta]:
     """Parse ENTSO-E MTU intervals: tz-aware start times and the interval length."""
     parts = df[column].str.extract(_MTU_RE)
-    bad = parts["start"].isna().to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataFileError(
-            name,
-            _line(i),
-            column,
-            df[column].iloc[i],
-            "not an MTU interval 'dd.mm.yyyy HH:MM - dd.mm.yyyy HH:MM'",
-        )
+    _reject_first(
+        name,
+        parts["start"].isna(),
+        column,
+        df[column],
+        "not an MTU interval 'dd.mm.yyyy HH:MM - dd.mm.yyyy HH:MM'",
+    )
     start = pd.to_datetime(
         parts["start"].str.replace("/", ".", regex=False),
         format="mixed",
@@ -165,10 +172,7 @@ def _parse_mtu(
         dayfirst=True,
         errors="coerce",
     )
-    unparsed = (start.isna() | end.isna()).to_numpy()
-    if unparsed.any():
-        i = int(np.argmax(unparsed))
-        raise DataFileError(name, _line(i), column, df[column].iloc[i], "unparseable date")
+    _reject_first(name, start.isna() | end.isna(), column, df[column], "unparseable date")
     # Local wall-clock length; the most common one is the MTU (DST rows may differ).
     step = (end - start).mode().iloc[0]
     # Ambiguous autumn hour: an explicit (CEST)/(CET) suffix decides; otherwise the first
@@ -196,17 +200,12 @@ def _check_series_times(
     name: str, df: pd.DataFrame, column: str, index: pd.DatetimeIndex, step_td: pd.Timedelta
 ) -> None:
     """Duplicates, disorder and missing intervals in a regular series are errors."""
-    dup = index.duplicated()
-    if dup.any():
-        i = int(np.argmax(dup))
-        raise DataFileError(name, _line(i), column, df[column].iloc[i], "duplicate timestamp")
+    _reject_first(name, index.duplicated(), column, df[column], "duplicate timestamp")
     if len(index) < 2:
         return
     utc = index.tz_convert("UTC")
     steps = np.diff(utc.asi8)
-    if np.any(steps <= 0):
-        i = int(np.argmax(steps <= 0)) + 1
-        raise DataFileError(name, _line(i), column, df[column].iloc[i], "timestamps not increasing")
+    _reject_first(name, steps <= 0, column, df[column], "timestamps not increasing", offset=1)
     step = int(step_td.value)
     gap = steps != step
     if gap.any():
@@ -362,10 +361,7 @@ def _parse_session_times(
 ) -> pd.Series:
     """Parse one timestamp column: naive values are local ``tz``, offsets are honoured."""
     text = raw.str.strip()
-    empty = (text == "").to_numpy()
-    if empty.any():
-        i = int(np.argmax(empty))
-        raise DataFileError(name, _line(i), column, raw.iloc[i], "missing timestamp")
+    _reject_first(name, text == "", column, raw, "missing timestamp")
     fmt = _check_time_format(name, raw, text, column, time_format)
     has_offset = text.str.contains(_OFFSET_RE, regex=True).to_numpy()
     out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {tz}]")
@@ -391,10 +387,7 @@ def _parse_session_times(
                 "timestamps with a UTC offset",
             ) from None
         out[local.index] = local
-    nat = out.isna().to_numpy()
-    if nat.any():
-        i = int(np.argmax(nat))
-        raise DataFileError(name, _line(i), column, raw.iloc[i], "unparseable timestamp")
+    _reject_first(name, out.isna(), column, raw, "unparseable timestamp")
     return out
 
 
@@ -454,25 +447,13 @@ def read_sessions(
             raise DataFileError(name, 1, id_column, list(df.columns), "id column not found")
         cols["vehicle_id"] = id_column
     vid = df[cols["vehicle_id"]].str.strip()
-    empty = (vid == "").to_numpy()
-    if empty.any():
-        i = int(np.argmax(empty))
-        raise DataFileError(name, _line(i), cols["vehicle_id"], "", "missing vehicle id")
+    _reject_first(name, vid == "", cols["vehicle_id"], "", "missing vehicle id")
     arrival = _parse_session_times(name, df[cols["arrival"]], cols["arrival"], tz, time_format)
     departure = _parse_session_times(
         name, df[cols["departure"]], cols["departure"], tz, time_format
     )
     energy = _parse_numbers(name, df, cols["energy_kwh"])
-    neg = energy < 0
-    if neg.any():
-        i = int(np.argmax(neg))
-        raise DataFileError(
-            name,
-            _line(i),
-            cols["energy_kwh"],
-            df[cols["energy_kwh"]].iloc[i],
-            "negative energy",
-        )
+    _reject_first(name, energy < 0, cols["energy_kwh"], df[cols["energy_kwh"]], "negative energy")
     order_bad = (departure <= arrival).to_numpy()
     if order_bad.any():
         i = int(np.argmax(order_bad))
@@ -580,31 +561,21 @@ def read_load_profile(
     if raw.str.fullmatch(r"\d+").all():
         out["time_index"] = pd.Index(raw.astype(int).to_numpy(), name="slot")
     else:
-        naive = ~raw.str.contains(_OFFSET_RE, regex=True).to_numpy()
-        if naive.any():
-            i = int(np.argmax(naive))
-            raise DataFileError(
-                spath,
-                _line(i),
-                "time",
-                raw.iloc[i],
-                "need an integer slot number or an ISO timestamp with a UTC offset",
-            )
+        _reject_first(
+            spath,
+            ~raw.str.contains(_OFFSET_RE, regex=True).to_numpy(),
+            "time",
+            raw,
+            "need an integer slot number or an ISO timestamp with a UTC offset",
+        )
         ti = pd.DatetimeIndex(
             pd.to_datetime(raw, format="mixed", utc=True, errors="coerce"), name="time"
         )
-        nat = ti.isna()
-        if nat.any():
-            i = int(np.argmax(nat))
-            raise DataFileError(spath, _line(i), "time", raw.iloc[i], "unparseable timestamp")
+        _reject_first(spath, ti.isna(), "time", raw, "unparseable timestamp")
         if len(ti) > 1:
             steps = np.diff(ti.asi8)
             bad = (steps != steps[0]) | (steps <= 0)
-            if bad.any():
-                i = int(np.argmax(bad)) + 1
-                raise DataFileError(
-                    spath, _line(i), "time", raw.iloc[i], "irregular or decreasing time step"
-                )
+            _reject_first(spath, bad, "time", raw, "irregular or decreasing time step", offset=1)
             out["dt_h"] = float(steps[0]) / 3.6e12
         out["time_index"] = ti
     if "price_eur_per_mwh" in df.columns:
