@@ -99,6 +99,32 @@ def test_study_configs_reject_ambiguous_dates_and_zones_up_front() -> None:
         assert info.value.field.endswith(key) or key in str(info.value), (model, key)
 
 
+@pytest.mark.parametrize("text", ["1500-01-01", "2300-01-01", "9999-12-31"])
+def test_dates_outside_pandas_range_are_input_errors(text: str) -> None:
+    # a pre-1677 or post-2262 year gave an OutOfBoundsDatetime / pytz traceback
+    with pytest.raises(InputError, match="outside the supported dates") as info:
+        parse_timestamp("date", text, "Europe/Amsterdam")
+    assert info.value.value == text
+    assert parse_timestamp("date", "1700-01-01").year == 1700  # in range: accepted
+
+
+def test_every_study_config_checks_its_dates_up_front() -> None:
+    from evagg.studies.registry import studies
+
+    checked = []
+    for name, study in studies().items():
+        fields = study.config_model.model_fields
+        for key in ("date", "start"):
+            if key not in fields:
+                continue
+            for bad in ("03/04/2024", "1500-01-01"):
+                with pytest.raises(ConfigError) as info:
+                    study.config_model(**{key: bad})
+                assert key in str(info.value), (name, key, bad)
+            checked.append(name)
+    assert {"bidding_day", "dso_game", "v2g_pricing", "scenario_day"} <= set(checked)
+
+
 # ---------------------------------------------------------------- plausibility bounds
 @pytest.mark.parametrize(
     ("row", "column", "bound"),
@@ -171,6 +197,20 @@ def test_grid_price_and_profile_prices_checked(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="EUR/MWh") as info:
         read_load_profile(path, feeder.bus_index)
     assert info.value.row == 3
+
+
+def test_load_profile_magnitudes_are_bounded(tmp_path: Path) -> None:
+    index = pd.Index([1, 2, 3])
+    path = _csv(tmp_path, "time,load_scale\n0,1.0\n1,1e300\n", "s.csv")
+    with pytest.raises(DataFileError, match="max_load_scale") as info:
+        read_load_profile(path, index)
+    assert (info.value.row, info.value.column) == (3, "load_scale")
+    # a load given in kW where MW are expected (250 kW -> "250" MW) is named
+    path = _csv(tmp_path, "time,p_mw_2\n0,0.25\n1,250\n", "p.csv")
+    with pytest.raises(DataFileError, match="max_abs_p_mw") as info:
+        read_load_profile(path, index)
+    assert (info.value.row, info.value.column) == (3, "p_mw_2")
+    assert read_load_profile(path, index, max_abs_p_mw=300.0)["p_mw"][2][1] == 250.0
 
 
 # ---------------------------------------------------------------- options against each other

@@ -146,6 +146,12 @@ def check_tz(field: str, tz: Any) -> str:
     return tz
 
 
+# pandas' nanosecond timestamps span 1677-09-21 .. 2262-04-11; a day's margin either side
+# keeps a localised day (any time zone) inside that range.
+_TIMESTAMP_MIN = pd.Timestamp("1677-09-23")
+_TIMESTAMP_MAX = pd.Timestamp("2262-04-09")
+
+
 def parse_timestamp(field: str, value: Any, tz: Any = None) -> pd.Timestamp:
     """A timestamp from a date-like value; text must be ISO 8601 (``YYYY-MM-DD[ HH:MM]``).
 
@@ -157,8 +163,8 @@ def parse_timestamp(field: str, value: Any, tz: Any = None) -> pd.Timestamp:
     Raises
     ------
     InputError
-        Naming ``field`` and ``value``: not ISO text, not a real date (2024-02-30), or not
-        date-like at all.
+        Naming ``field`` and ``value``: not ISO text, not a real date (2024-02-30), outside
+        the nanosecond range pandas represents (1677 .. 2262), or not date-like at all.
     """
     if isinstance(value, str):
         text = value.strip()
@@ -178,6 +184,13 @@ def parse_timestamp(field: str, value: Any, tz: Any = None) -> pd.Timestamp:
         raise InputError(field, value, f"not a valid date ({exc})") from None
     if ts is pd.NaT:
         raise InputError(field, value, "not a date (use YYYY-MM-DD)")
+    if not _TIMESTAMP_MIN <= ts.tz_localize(None) <= _TIMESTAMP_MAX:
+        raise InputError(
+            field,
+            value,
+            f"outside the supported dates {_TIMESTAMP_MIN.date()} .. {_TIMESTAMP_MAX.date()} "
+            "(nanosecond timestamps; a typo in the year?)",
+        )
     if tz is not None:
         zone = check_tz("tz", tz)
         try:

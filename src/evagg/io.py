@@ -518,6 +518,8 @@ def read_load_profile(
     bus_index: pd.Index,
     *,
     price_limits: tuple[float, float] = DA_PRICE_LIMITS_EUR_PER_MWH,
+    max_load_scale: float = 10.0,
+    max_abs_p_mw: float = 100.0,
 ) -> dict[str, Any]:
     """Read a multi-period load-profile CSV for a feeder.
 
@@ -535,6 +537,12 @@ def read_load_profile(
     price_limits
         Plausible range of ``price_eur_per_mwh`` [EUR/MWh] (default −500 / +4000, the EU
         harmonised day-ahead limits).
+    max_load_scale
+        Plausibility bound on ``|load_scale|`` [-] (default 10: ten times the feeder's base
+        load; a unit or typo error beyond). Raise it if a study needs more.
+    max_abs_p_mw
+        Plausibility bound on ``|p_mw_<bus>|`` [MW] (default 100 MW, more than any
+        distribution-feeder bus; a kW-for-MW mix-up beyond).
 
     Returns
     -------
@@ -549,7 +557,8 @@ def read_load_profile(
     DataFileError
         Unreadable or empty file, first column not ``time``, unparseable or irregular
         timestamps, a cell that is not a number, both or neither of ``load_scale`` and
-        ``p_mw_<bus>``, or a bus column that is not ``p_mw_<int>`` of an in-service bus.
+        ``p_mw_<bus>``, a bus column that is not ``p_mw_<int>`` of an in-service bus, or a
+        load beyond ``max_load_scale`` / ``max_abs_p_mw`` (the bound is named).
         Missing or non-finite values (including ``inf``) are errors; ``row`` is the file
         line (header = line 1), as for every reader here.
     """
@@ -591,6 +600,14 @@ def read_load_profile(
         )
     if "load_scale" in df.columns:
         out["load_scale"] = df["load_scale"].to_numpy(float)
+        _reject_first(
+            spath,
+            np.abs(out["load_scale"]) > max_load_scale,
+            "load_scale",
+            pd.Series(out["load_scale"]),
+            f"|load_scale| above max_load_scale={max_load_scale:g}; pass max_load_scale if "
+            "intended",
+        )
     elif bus_cols:
         pmw: dict[int, Any] = {}
         for c in bus_cols:
@@ -601,6 +618,14 @@ def read_load_profile(
             if b not in bus_index:
                 raise DataFileError(spath, None, c, b, "bus is not an in-service feeder bus")
             pmw[b] = df[c].to_numpy(float)
+            _reject_first(
+                spath,
+                np.abs(pmw[b]) > max_abs_p_mw,
+                c,
+                pd.Series(pmw[b]),
+                f"|p| above max_abs_p_mw={max_abs_p_mw:g} MW (kW given as MW?); pass "
+                "max_abs_p_mw if intended",
+            )
         out["p_mw"] = pmw
     else:
         raise DataFileError(

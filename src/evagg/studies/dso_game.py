@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from evagg._checks import parse_timestamp
 from evagg.data import load_nl_day_ahead_prices
 from evagg.dso_game import (
     AggregatorSpec,
@@ -85,10 +86,7 @@ class Config(StudyConfig):
     @field_validator("date")
     @classmethod
     def _date(cls, v: str) -> str:
-        try:
-            pd.Timestamp(v)
-        except (TypeError, ValueError):
-            raise InputError("date", v, "not a date (use YYYY-MM-DD)") from None
+        parse_timestamp("date", v)  # ISO only, in pandas' range
         return v
 
     @field_validator("slot_minutes")
