@@ -226,11 +226,23 @@ def test_bad_inputs_raise_clear_errors() -> None:
         build_bidding(inp, beta=-1.0)
 
 
-@pytest.mark.parametrize("k", [0.0, 6.0])
-def test_enumeration_formulation_matches_kkt(k: float) -> None:
-    # Two exact formulations (KKT big-M of eqs. 23-32 vs price-breakpoint enumeration)
-    # must reach the same optimum on a 5-hour, 3-rival instance too large for brute force.
+@pytest.mark.parametrize(("k", "cap"), [(0.0, None), (6.0, None), (6.0, 60.0)])
+def test_enumeration_formulation_matches_kkt(k: float, cap: float | None) -> None:
+    # Two exact formulations (KKT big-M of eqs. 23-32 vs price-breakpoint enumeration, with
+    # the price intervals when the average-price cap is set) must reach the same optimum on
+    # a 5-hour, 3-rival instance too large for brute force.
     inp = _instance(n_t=5, n_om=6, n_xi=3, n_riv=3, seed=11, k=k)
+    if cap is not None:
+        inp = BiddingInputs(
+            inp.market,
+            inp.rivals,
+            0.0,
+            150.0,
+            switching_cost_eur_per_mwh=k,
+            avg_price_cap_eur_per_mwh=cap,
+        )
+        free = solve(build_bidding(_instance(n_t=5, n_om=6, n_xi=3, n_riv=3, seed=11, k=k)))
+        assert free.decision.price_eur_per_mwh.mean() > cap + 1.0  # the cap binds
     a = solve(build_bidding(inp, beta=2.0, formulation="kkt"))
     b = solve(build_bidding(inp, beta=2.0, formulation="enumeration"))
     assert b.solve_info.objective == pytest.approx(a.solve_info.objective, rel=1e-6, abs=1e-4)
@@ -251,9 +263,14 @@ def test_price_candidates_hand_case() -> None:
     # At 85 only our own customers stay (tie: 0..1/3); at 80 rival 2's customers tie too.
     assert pc.share_max[0, :, 0] == pytest.approx([1.0, 2 * third, third, 0.0])
     assert pc.share_min[0, :, 0] == pytest.approx([2 * third, third, 0.0, 0.0])
-    with pytest.raises(InputError, match="average-price cap"):
-        capped = BiddingInputs(inp.market, inp.rivals, 0.0, 150.0, avg_price_cap_eur_per_mwh=100.0)
-        build_bidding(capped, formulation="enumeration")
+    # With the cap, the intervals between the edges {0, 75, 80, 85, 150} are added, each
+    # with the response of its interior (share 1 below 75, 2/3, 1/3, 0 above 85).
+    iv = price_candidates(inp, intervals=True)
+    is_iv = iv.width[0] > 0
+    assert iv.prices[0][is_iv] == pytest.approx([0.0, 75.0, 80.0, 85.0])
+    assert iv.width[0][is_iv] == pytest.approx([75.0, 5.0, 5.0, 65.0])
+    assert iv.share_min[0, is_iv, 0] == pytest.approx([1.0, 2 * third, third, 0.0])
+    assert iv.share_max[0, is_iv, 0] == pytest.approx(iv.share_min[0, is_iv, 0])
 
 
 def test_rival_recourse_extension() -> None:
@@ -292,7 +309,8 @@ def test_infeasible_model_names_the_constraint_family() -> None:
 
 
 def test_average_price_cap_against_brute_force() -> None:
-    # With the cap only the KKT formulation is exact. Brute-force grid (exact here): with the
+    # Both formulations are exact with the cap (enumeration adds the intervals between
+    # breakpoints, with a continuous price). Brute-force grid (exact here): with the
     # cap binding, the leader's problem restricted to one interval per hour is an LP whose
     # objective is linear in the prices, so some optimum has every hour but one at a
     # breakpoint (or a bound), and with 2 hours the other one sits at 2 * cap - breakpoint.
@@ -307,6 +325,8 @@ def test_average_price_cap_against_brute_force() -> None:
         avg_price_cap_eur_per_mwh=cap,
     )
     res = solve(build_bidding(inp, beta=1.0))
+    assert res.formulation == "enumeration"
+    kkt = solve(build_bidding(inp, beta=1.0, formulation="kkt"))
     bps = np.unique(np.r_[price_candidates(base).prices.ravel(), 0.0])
     grid = np.unique(np.r_[bps, 2 * cap - bps])
     grid = grid[(grid >= 0.0) & (grid <= 150.0)]
@@ -322,6 +342,7 @@ def test_average_price_cap_against_brute_force() -> None:
     free = solve(build_bidding(base, beta=1.0))
     assert free.decision.price_eur_per_mwh.mean() > cap + 1.0
     assert res.solve_info.objective == pytest.approx(bf.best_value, rel=1e-6, abs=1e-4)
+    assert kkt.solve_info.objective == pytest.approx(bf.best_value, rel=1e-6, abs=1e-4)
     assert res.certificate.holds
 
 
