@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from evagg.dso_game import DSOAdapter, certify
+from evagg.dso_game.game import one_hot
 from evagg.errors import EvaggError, VerificationError
 from evagg.grid import Feeder
 from evagg.points import charging_profiles_kwh, discount_factor
@@ -25,22 +26,30 @@ def test_aggregator_on_missing_bus_is_rejected() -> None:
         study.Config(slot_minutes=7)
 
 
-@pytest.mark.slow
-def test_day_is_certified_and_certificate_rejects_a_non_equilibrium() -> None:
+@pytest.fixture(scope="module")
+def played() -> tuple:
+    """One certified day: case33bw, hourly slots, 40 users, aggregators 14, 23, 30."""
     cfg = study.Config(days=1, n_users=40, slot_minutes=60, compare=False)
     feeder = study._feeder(cfg.network)
     users = study.synthesize_users(cfg.n_users, feeder.bus_index[1:], seed=0)
-    day = study.pd.Timestamp(cfg.date)
-    setup = study._day_setup(cfg, feeder, users, day, True)
+    setup = study._day_setup(cfg, feeder, users, study.pd.Timestamp(cfg.date), True)
     trips = study.draw_trips(users, setup.n_slots, np.random.default_rng([0, 0]))
-    out = study.play_day(setup, trips, np.zeros(users.n))
+    return setup, trips, study.play_day(setup, trips, np.zeros(users.n))
+
+
+@pytest.mark.slow
+def test_day_is_certified_and_certificate_rejects_a_non_equilibrium(played: tuple) -> None:
+    setup, trips, out = played
     assert out.certificate.holds
     gaps = out.certificate.frame().set_index("check")["value"]
     assert gaps.filter(like="best_response_gap").max() <= 1e-6
-    prof = charging_profiles_kwh(trips, users.p_max_kw, setup.n_slots, setup.dt_h, setup.shifts)
-    phi = discount_factor(np.zeros(users.n))
+    n = trips.arrival_slot.size
+    prof = charging_profiles_kwh(
+        trips, setup.users.p_max_kw, setup.n_slots, setup.dt_h, setup.shifts
+    )
+    phi = discount_factor(np.zeros(n))
     brs = list(out.best_responses)
-    # an aggregator that does not best-respond: fee +10 % in every hour
+    # an aggregator that does not best-respond: fee −10 % in every hour
     b0 = brs[0]
     worse = replace(
         b0,
@@ -48,18 +57,21 @@ def test_day_is_certified_and_certificate_rejects_a_non_equilibrium() -> None:
         price_eur_per_mwh=out.dlmp_eur_per_mwh[0]
         + (b0.price_eur_per_mwh - out.dlmp_eur_per_mwh[0]) * 0.9,
     )
+    args = (setup, trips, prof, phi, out.dlmp_eur_per_mwh)
     with pytest.raises(VerificationError, match=r"best_response_gap|net_load"):
-        certify(
-            setup,
-            trips,
-            prof,
-            phi,
-            out.dlmp_eur_per_mwh,
-            [worse, *brs[1:]],
-            out.net_load_mw,
-            out.users.option,
-        )
-    # users not at their best option
-    bad = (out.users.option + 1) % (setup.k * setup.shifts.size)
-    with pytest.raises(VerificationError):
-        certify(setup, trips, prof, phi, out.dlmp_eur_per_mwh, brs, out.net_load_mw, bad)
+        certify(*args, [worse, *brs[1:]], out.net_load_mw, out.users.probability)
+    # users not at their logit response: everyone on her least likely option
+    least = one_hot(setup, np.argmin(out.users.probability, axis=1))
+    with pytest.raises(VerificationError, match="user_logit_residual"):
+        certify(*args, brs, out.net_load_mw, least)
+
+
+@pytest.mark.slow
+def test_social_optimum_welfare_bounds_the_game(played: tuple) -> None:
+    """(iv) ≥ (iii): the planner's SOCP contains every game outcome with the same users."""
+    setup, trips, out = played
+    game = study._case_row("iii_game_with_points", setup, trips, out)
+    central = study._central(setup, trips, out)
+    assert central["welfare_eur"] >= game["welfare_eur"] - 1e-6 * abs(game["welfare_eur"])
+    # and the bound is not vacuous: the planner's welfare stays within 50 % of the game's
+    assert central["welfare_eur"] <= 1.5 * abs(game["welfare_eur"])

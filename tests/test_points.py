@@ -11,10 +11,10 @@ from evagg.points import (
     Trips,
     UserPopulation,
     charging_profiles_kwh,
-    choose_options,
     discount_factor,
     draw_trips,
     event_points,
+    logit_choice,
     recorded_offset_min,
     reservation_band,
     service_fee,
@@ -62,14 +62,17 @@ def test_bad_rules_raise_naming_field() -> None:
         PointsRules(phi_per_min=-1.0)
 
 
-def test_choice_inertia_moves_largest_gains_first() -> None:
-    cost = np.array([[1.0, 0.0], [5.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
-    cur = np.array([0, 0, 0, 0])
-    new, gain = choose_options(cost, cur, max_switch_share=0.25)  # one user moves
-    assert list(new) == [0, 1, 0, 0]  # user 1 gains most (5)
-    np.testing.assert_allclose(gain, [1.0, 0.0, 0.0, 2.0])
-    best, _ = choose_options(cost, None)
-    assert list(best) == [1, 1, 0, 1]
+def test_logit_choice_hand_computed_and_limits() -> None:
+    cost = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 30.0]])
+    p = logit_choice(cost, 0.5)
+    # exp(-1/0.5) / (1 + exp(-2)) = 0.1192029; equal costs split evenly
+    np.testing.assert_allclose(p[0], [np.exp(-2) / (1 + np.exp(-2)), 1 / (1 + np.exp(-2))])
+    np.testing.assert_allclose(p[1], [0.5, 0.5])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p[2, 0] == pytest.approx(1.0)  # no overflow for a large cost spread
+    assert logit_choice(cost, 1e-3)[0, 1] == pytest.approx(1.0)  # τ → 0: least cost
+    with pytest.raises(EvaggError, match="temperature_eur"):
+        logit_choice(cost, 0.0)
 
 
 def test_profiles_conserve_energy_and_wrap() -> None:

@@ -5,11 +5,12 @@ They raise :class:`evagg.errors.InputError` (or a subclass) naming the field and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import re
 import zoneinfo
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +83,29 @@ def check_bounds(field_lo: str, lo: float, field_hi: str, hi: float) -> None:
     """Raise if a lower bound exceeds its upper bound."""
     if lo > hi:
         raise InputError(f"{field_lo}/{field_hi}", (lo, hi), "lower bound exceeds upper bound")
+
+
+_T = TypeVar("_T")
+
+
+def build_checked(cls: type[_T], source: Any, **overrides: Any) -> _T:
+    """Build the validated dataclass ``cls`` from the same-named attributes of ``source``.
+
+    Each init field of ``cls`` is taken from ``overrides`` if given there, else from
+    ``source`` (a study config, or another ``cls`` instance) if it has the attribute,
+    else left at its default; ``cls.__post_init__`` then validates and raises
+    ``InputError`` naming the field and value. Used where a config (or a copy with a
+    few parts replaced) becomes a domain object, so that the two never drift apart.
+    """
+    kwargs = {
+        f.name: overrides[f.name] if f.name in overrides else getattr(source, f.name)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.init and (f.name in overrides or hasattr(source, f.name))
+    }
+    unknown = set(overrides) - set(kwargs)
+    if unknown:
+        raise InputError("overrides", sorted(unknown), f"not fields of {cls.__name__}")
+    return cls(**kwargs)
 
 
 def check_time_index(field: str, index: pd.Index) -> pd.DatetimeIndex:

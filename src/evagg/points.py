@@ -21,9 +21,10 @@ the seed's bounds to the aggregator's fee coefficient ``e_k`` (its decision) and
 the points discount ``exp(−g·points)`` to ``[discount_floor, 1]``: negative points never
 raise a fee above ``e_k`` and the discount is at most ``1 − discount_floor``.
 
-Station choice (§5.1): each user picks the station and start shift minimising the
-generalised cost ``energy payment + value of time · (travel + queue + shift) + distance
-cost − value of points · points earned`` (:func:`choose_options`).
+Station choice (§5.1): each user weighs station and start shift by the generalised cost
+``energy payment + value of time · (travel + queue + shift) + distance cost − value of
+points · points earned``; the choice is a multinomial logit of scale τ on it
+(:func:`logit_choice`; τ → 0 is the seed's least-cost choice).
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ __all__ = [
     "PointsRules",
     "Trips",
     "UserPopulation",
-    "choose_options",
     "discount_factor",
     "draw_trips",
     "event_points",
+    "logit_choice",
     "recorded_offset_min",
     "reservation_band",
     "service_fee",
@@ -315,43 +316,31 @@ class ChoiceParams:
     shifts_h: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0)
 
 
-def choose_options(
-    cost_eur: FloatArray,
-    current: IntArray | None,
-    max_switch_share: float = 1.0,
-    min_gain_eur: float = 0.0,
-) -> tuple[IntArray, FloatArray]:
-    """Best option per user (argmin of generalised cost over flattened options), with inertia.
+def logit_choice(cost_eur: npt.ArrayLike, temperature_eur: float) -> FloatArray:
+    r"""Multinomial-logit choice probabilities over options (N, O) [-].
+
+    .. math::  P_{n,o} = \frac{\exp(-c_{n,o}/τ)}{\sum_{o'} \exp(-c_{n,o'}/τ)}
+
+    the random-utility reading of seed 000 §5.1's "least generalised cost" (McFadden's
+    conditional logit: each user's cost of an option carries an unobserved i.i.d. Gumbel
+    term of scale τ [EUR]); τ → 0 gives the seed's deterministic argmin. Population
+    shares at these probabilities, at the costs they cause, are a stochastic user
+    equilibrium (Daganzo & Sheffi 1977).
 
     Parameters
     ----------
     cost_eur
         Generalised cost per user and option (N, O) [EUR].
-    current
-        Current option per user, or ``None`` (everyone picks the best).
-    max_switch_share
-        At most this share of users (those with the largest gains, at least one) switch
-        at once; damping of the users' best-response dynamics.
-    min_gain_eur
-        Switching friction: a user changes plan only to gain more than this [EUR].
-
-    Returns
-    -------
-    choice, gain_eur
-        New option per user and each user's remaining gain from switching [EUR].
+    temperature_eur
+        τ > 0 [EUR].
     """
-    best = np.argmin(cost_eur, axis=1)
-    if current is None:
-        return best, np.zeros(cost_eur.shape[0])
-    rows = np.arange(cost_eur.shape[0])
-    gain = cost_eur[rows, current] - cost_eur[rows, best]
-    movers = np.flatnonzero(gain > max(min_gain_eur, 1e-9))
-    limit = max(1, int(np.ceil(max_switch_share * cost_eur.shape[0])))
-    if movers.size > limit:
-        movers = movers[np.argsort(-gain[movers], kind="stable")[:limit]]
-    out = current.copy()
-    out[movers] = best[movers]
-    return out, cost_eur[rows, out] - cost_eur[rows, best]
+    c = as_finite_array("cost_eur", cost_eur)
+    if c.ndim != 2:
+        raise InputError("cost_eur", c.shape, "must be (users, options)")
+    if not (np.isfinite(temperature_eur) and temperature_eur > 0):
+        raise InputError("temperature_eur", temperature_eur, "must be > 0")
+    z = np.exp(-(c - c.min(axis=1, keepdims=True)) / temperature_eur)
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def bus_distance_hops(path_matrix: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:

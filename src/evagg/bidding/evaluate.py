@@ -16,6 +16,7 @@ from scipy.optimize import linprog
 
 from evagg._checks import (
     as_finite_array,
+    build_checked,
     check_nonnegative,
     check_probabilities,
     check_same_index,
@@ -233,16 +234,14 @@ def expected_value_inputs(inputs: BiddingInputs) -> BiddingInputs:
         },
         pd.Series([1.0], index=label, name="probability"),
     )
-    return BiddingInputs(
+    return build_checked(
+        BiddingInputs,
+        inputs,
         market=market,
         rivals=rivals,
-        price_min_eur_per_mwh=inputs.price_min_eur_per_mwh,
-        price_max_eur_per_mwh=inputs.price_max_eur_per_mwh,
         switching_cost_eur_per_mwh=inputs.k_matrix,
         initial_shares=inputs.x0,
-        avg_price_cap_eur_per_mwh=inputs.avg_price_cap_eur_per_mwh,
         p_max_mwh=inputs.p_max,
-        alpha=inputs.alpha,
     )
 
 

@@ -467,6 +467,14 @@ class BestResponseModel:
     def solve(self, gap_tol: float = 1e-7, max_nodes: int = 2000) -> BestResponse:
         """Exact best response by best-first branch and bound over u and z.
 
+        Each node's QP relaxation is solved once, when the node is created. If the root
+        relaxation's optimum is already exclusive (no slot with charge and discharge, or
+        buy and sell, both above ``SIMULTANEOUS_TOL_MW``), it is feasible for the MIQP
+        and its value equals the relaxation bound, so it is the MIQP optimum: one QP is
+        all it costs (the usual case at non-negative prices, where burning energy in
+        the store or buying and selling at once only loses money). Otherwise branch and
+        bound runs and the incumbent is re-solved with its binaries fixed.
+
         Raises
         ------
         InfeasibleError
@@ -481,34 +489,41 @@ class BestResponseModel:
         val = self._relax(root)
         if val is None:
             raise SolverError("aggregator_best_response", "infeasible", self._diagnose())
-        heap: list[tuple[float, int, tuple[FloatArray, ...]]] = [(-val, 0, root)]
-        best_val, best_bounds, nodes, counter = -np.inf, root, 0, 1
-        bound = val
+        viol, k, which = self._violation()
+        if viol <= SIMULTANEOUS_TOL_MW:
+            return self._result(val, val, 1, time.perf_counter() - t0)
+        heap: list[tuple[float, int, tuple[FloatArray, ...], int, str]] = [
+            (-val, 0, root, k, which)
+        ]
+        best_val, best_bounds, nodes, counter = -np.inf, root, 1, 1
+        bound = -np.inf
         while heap:
-            neg, _, b = heapq.heappop(heap)
-            bound = -neg
-            if bound <= best_val + gap_tol * max(1.0, abs(best_val)):
+            neg, _, b, k, which = heapq.heappop(heap)
+            if -neg <= best_val + gap_tol * max(1.0, abs(best_val)):
+                bound = -neg  # the largest open bound (best first)
                 break
-            nodes += 1
-            if nodes > max_nodes:
-                raise SolverError("aggregator_best_response", "node limit", f"{max_nodes} nodes")
-            v = self._relax(b)  # type: ignore[arg-type]
-            if v is None or v <= best_val:
-                continue
-            viol, k, which = self._violation()
-            if viol <= SIMULTANEOUS_TOL_MW:
-                best_val, best_bounds = v, self._integral_bounds(b)  # type: ignore[arg-type]
-                continue
             for fix in (0.0, 1.0):
                 nb = [a.copy() for a in b]
                 i0 = 0 if which == "u" else 2
                 nb[i0][k] = fix
                 nb[i0 + 1][k] = fix
-                heapq.heappush(heap, (-v, counter, tuple(nb)))
-                counter += 1
+                nodes += 1
+                if nodes > max_nodes:
+                    raise SolverError(
+                        "aggregator_best_response", "node limit", f"{max_nodes} nodes"
+                    )
+                v = self._relax(tuple(nb))  # type: ignore[arg-type]
+                if v is None or v <= best_val:
+                    continue
+                viol, kk, wh = self._violation()
+                if viol <= SIMULTANEOUS_TOL_MW:
+                    best_val, best_bounds = v, self._integral_bounds(tuple(nb))  # type: ignore[arg-type]
+                else:
+                    heapq.heappush(heap, (-v, counter, tuple(nb), kk, wh))
+                    counter += 1
         if not np.isfinite(best_val):
             raise SolverError("aggregator_best_response", "no integer solution", "")
-        bound = max(bound, best_val) if heap else best_val
+        bound = max(bound, best_val)
         final = self._relax(best_bounds)
         if final is None:
             raise SolverError("aggregator_best_response", "fixed binaries infeasible", "")

@@ -1,26 +1,46 @@
 """The DSO ↔ aggregators ↔ users game of seed 000, its iteration and its certificate.
 
-One day (T slots) is played as
+One day (T slots) is a fixed point of
 
-    DSO OPF (net loads) → DLMPs λ_k at the aggregators' buses
-    → users choose station and start shift (generalised cost, points)  → reference demand D⁰_k
-    → aggregators' exact best responses (price, purchases, storage)     → net loads x_k
-    → damped net loads → OPF ...
+    DSO OPF (net loads x)                 → DLMPs λ_k at the aggregators' buses
+    users' logit choice (λ, fees, queues) → choice probabilities P → expected demand D⁰_k
+    aggregators' exact best responses     → net loads x_k and fees e_k
 
-until the DLMPs change by at most ``price_tol``, the best responses' net loads differ
-from the damped loads by at most ``load_tol`` and no user wants to switch.
-Users move with inertia (at most a share of them, those with the largest gains, per
-iteration, shrinking as 1/i) and net loads are damped
-(x ← (1−α_i) x + α_i x_BR, α_i = α/√i): both are allowed by the seed ("damping") and
-needed for discrete
-choices. A run that does not converge raises :class:`GameNotConverged` carrying the
-trajectory; it never returns the last iterate as an equilibrium.
+Users choose station and start shift by a multinomial logit of scale τ on their
+generalised cost (seed 000 §5.1 read as a random-utility model, :func:`evagg.points.
+logit_choice`): the users' part is a stochastic user equilibrium, whose expected demand
+and queues are continuous in prices and fees. (Deterministic least-cost choices,
+τ = 0, made the 96-slot day cycle: about ten users flipped between two stations every
+iteration because each move changed the fees the move was made for.)
+
+Solution method (one outer iteration = one OPF and K best responses):
+
+1. users: their stochastic user equilibrium at the current DLMPs λ_i and fees e_{i−1}
+   (the queues respond to the users' own choices): an inner self-regulated averaging
+   loop on the logit response, cheap (no OPF, no best response), warm-started from the
+   previous probabilities (:func:`_users_sue`);
+2. aggregators: exact best responses at λ_i and the users' expected demand D⁰(P);
+3. loads: x_{i+1} = x_i + β_i (x^{BR}_i − x_i) (and P moved by the same step);
+4. DSO: OPF at x_{i+1} → λ_{i+1}.
+
+β_1 = ``step_init``; β is halved (not below ``step_min``) when the merit
+max(r_P / tol_P, r_x / tol_x) grew, else raised by half (up to 1) (self-regulated
+averaging, Liu, He & He, Netw. Spat. Econ. 2009). r_P = max_n ‖L_n − P_n‖₁ is the
+users' residual at the start of the iteration (before their inner loop), r_x =
+max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance
+and the users are still within tolerance at the final best responses' fees. Solving the
+users' congestion part inside (it is the stiff part: a queue change moves many users at
+once) leaves the outer loop a mild fee ↔ demand coupling; the 96-slot, 300-user day then
+converges in about 8 outer iterations with β = 1. A run that does not converge raises
+:class:`GameNotConverged` carrying the trajectory; it never returns the last iterate as
+an equilibrium.
 
 :func:`certify` checks a converged day: the OPF at the final net loads is verified by
 :mod:`evagg.grid` (relaxation gap + AC power flow on every slot) and reproduces the
 DLMPs the aggregators answered; each aggregator's decision is re-optimised from scratch
-at those DLMPs (relative gap ≤ 1e-6); every user's choice is optimal for them at the
-final prices and queues. Any failure raises :class:`evagg.VerificationError`.
+at those DLMPs (relative gap ≤ 1e-6); the users' probabilities equal their logit
+response at the final prices, fees and queues (within ``user_tol``). Any failure
+raises :class:`evagg.VerificationError`.
 """
 
 from __future__ import annotations
@@ -42,9 +62,9 @@ from evagg.points import (
     UserPopulation,
     bus_distance_hops,
     charging_profiles_kwh,
-    choose_options,
     discount_factor,
     event_points,
+    logit_choice,
 )
 
 __all__ = [
@@ -54,6 +74,9 @@ __all__ = [
     "GameSetup",
     "UserState",
     "certify",
+    "expected_loads",
+    "one_hot",
+    "option_start_slot",
     "play_day",
     "user_costs",
 ]
@@ -72,7 +95,7 @@ class GameNotConverged(EvaggError):
         super().__init__(
             f"game did not converge in {iterations} iterations (last Δprice "
             f"{last['max_dprice_eur_per_mwh']:.3g} EUR/MWh, Δload {last['max_dload_mw']:.3g} MW, "
-            f"{int(last['switching_users'])} users still switching); no equilibrium returned"
+            f"users' residual {last['user_residual']:.3g}); no equilibrium returned"
         )
 
 
@@ -89,21 +112,20 @@ class GameSetup:
     elasticity
         ε (T, T) [-]; ``c_ref_eur_per_mwh`` the reference retail price [EUR/MWh].
     users
-        The user population; ``user_bus_pos`` their home bus positions.
+        The user population.
     rt_buy_eur_per_mwh, rt_sell_eur_per_mwh
         Real-time buy and sell prices (T,) [EUR/MWh].
     rules, choice
         Points rules and generalised-cost weights; ``points_on`` switches the system.
     off_peak
         Off-peak slots (T,) bool (t_c = +1).
-    damping
-        α of the net-load update; ``max_switch_share`` the users' inertia (share of
-        users that may switch in iteration i: max_switch_share / i).
-    switch_friction_eur
-        A user changes plan only for a gain above this [EUR] (switching friction); the
-        certificate checks that no user can gain more than it.
-    price_tol_eur_per_mwh, load_tol_mw, max_iter
-        Convergence tolerances and iteration limit.
+    choice_temperature_eur
+        Scale τ of the users' logit choice [EUR] (:func:`evagg.points.logit_choice`).
+    step_init, step_min
+        First and smallest averaging step β of the iteration [-].
+    price_tol_eur_per_mwh, load_tol_mw, user_tol, max_iter
+        Convergence tolerances (DLMP change [EUR/MWh], |x^BR − x| [MW], max_n ‖L_n −
+        P_n‖₁ [-]) and iteration limit.
     """
 
     dso: DSOAdapter
@@ -117,19 +139,23 @@ class GameSetup:
     rules: PointsRules = field(default_factory=PointsRules)
     choice: ChoiceParams = field(default_factory=ChoiceParams)
     points_on: bool = True
-    damping: float = 0.5
-    max_switch_share: float = 0.2
-    switch_friction_eur: float = 0.1
+    choice_temperature_eur: float = 0.5
+    step_init: float = 1.0
+    step_min: float = 0.05
     price_tol_eur_per_mwh: float = 0.05
     load_tol_mw: float = 1e-3
+    user_tol: float = 1e-3
     max_iter: int = 60
     models: list[BestResponseModel] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.specs) != len(self.dso.buses):
             raise InputError("specs", len(self.specs), "one spec per aggregator bus")
-        if not 0 < self.damping <= 1:
-            raise InputError("damping", self.damping, "must lie in (0, 1]")
+        for name in ("step_init", "step_min"):
+            if not 0 < getattr(self, name) <= 1:
+                raise InputError(name, getattr(self, name), "must lie in (0, 1]")
+        if not (np.isfinite(self.choice_temperature_eur) and self.choice_temperature_eur > 0):
+            raise InputError("choice_temperature_eur", self.choice_temperature_eur, "must be > 0")
         if not self.models:
             self.models = [
                 BestResponseModel(s, self.elasticity, self.c_ref_eur_per_mwh, self.dt_h)
@@ -159,12 +185,22 @@ class GameSetup:
 
 @dataclass(frozen=True)
 class UserState:
-    """Users' choices on a day: option o = k·S + s (station k, shift s)."""
+    """Users' choices on a day: probabilities over options o = k·S + s (station k, shift s).
 
+    ``option``, ``station``, ``shift`` and ``start_slot`` are each user's most likely
+    option (for tables); expectations use ``probability`` (N, K·S).
+    """
+
+    probability: FloatArray
     option: IntArray
     station: IntArray
     shift: IntArray
     start_slot: IntArray
+
+    def station_shares(self, n_stations: int) -> FloatArray:
+        """Expected share of users per station (K,) [-]."""
+        p = self.probability.reshape(self.probability.shape[0], n_stations, -1)
+        return p.sum(axis=2).mean(axis=0)
 
 
 @dataclass(frozen=True)
@@ -185,7 +221,11 @@ class Certificate:
 
 @dataclass(frozen=True)
 class DayOutcome:
-    """A converged day: prices, decisions, choices, OPF, trajectory and certificate."""
+    """A converged day: prices, decisions, choices, OPF, trajectory and certificate.
+
+    ``points_earned``, ``recommended`` and ``user_cost_eur`` are per-user expectations
+    over the logit choice [points, -, EUR].
+    """
 
     dlmp_eur_per_mwh: FloatArray
     best_responses: tuple[BestResponse, ...]
@@ -193,7 +233,7 @@ class DayOutcome:
     users: UserState
     discount: FloatArray
     points_earned: FloatArray
-    recommended: npt.NDArray[np.bool_]
+    recommended: FloatArray
     dso: DSOSolution
     trajectory: pd.DataFrame
     certificate: Certificate
@@ -202,14 +242,19 @@ class DayOutcome:
 
 
 # ------------------------------------------------------------------ users
-def _occupancy(setup: GameSetup, prof: FloatArray, opt: IntArray) -> FloatArray:
-    """Users charging per station and slot (K, T) [-]."""
-    s_n = setup.shifts.size
-    k, s = opt // s_n, opt % s_n
-    busy = prof[np.arange(opt.size), s, :] > 0
-    occ = np.zeros((setup.k, setup.n_slots))
-    np.add.at(occ, k, busy.astype(float))
-    return occ
+def expected_loads(
+    setup: GameSetup, prof: FloatArray, prob: FloatArray, phi: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Expected demand D⁰ (K, T) [MW], its demand-weighted discount φ̄ (K, T) [-] and the
+    expected number of users charging (K, T) [-] at choice probabilities ``prob``."""
+    n = prof.shape[0]
+    p3 = prob.reshape(n, setup.k, setup.shifts.size)
+    mw = prof / 1e3 / setup.dt_h
+    d0 = np.einsum("nks,nst->kt", p3, mw)
+    dphi = np.einsum("nks,nst->kt", p3 * phi[:, None, None], mw)
+    occ = np.einsum("nks,nst->kt", p3, (prof > 0).astype(float))
+    phibar = np.divide(dphi, d0, out=np.ones_like(d0), where=d0 > 1e-12)
+    return d0, phibar, occ
 
 
 def user_costs(
@@ -277,10 +322,12 @@ def recommend(setup: GameSetup, dlmp: FloatArray, occupancy: FloatArray) -> IntA
     return np.argmin(dlmp + c.value_of_time_eur_per_h * queue_h / 0.02, axis=0)
 
 
-def _state(setup: GameSetup, trips: Trips, opt: IntArray) -> UserState:
+def _state(setup: GameSetup, trips: Trips, prob: FloatArray) -> UserState:
     s_n = setup.shifts.size
+    opt = np.argmax(prob, axis=1).astype(np.int64)
     k, s = opt // s_n, opt % s_n
     return UserState(
+        probability=prob,
         option=opt,
         station=k,
         shift=s,
@@ -288,19 +335,26 @@ def _state(setup: GameSetup, trips: Trips, opt: IntArray) -> UserState:
     )
 
 
-def _station_demand(
-    setup: GameSetup, prof: FloatArray, opt: IntArray, phi: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Reference demand D⁰ (K, T) [MW] and demand-weighted discount φ̄ (K, T) [-]."""
-    s_n = setup.shifts.size
-    k, s = opt // s_n, opt % s_n
-    e = prof[np.arange(opt.size), s, :] / 1e3 / setup.dt_h  # MW
-    d0 = np.zeros((setup.k, setup.n_slots))
-    dphi = np.zeros_like(d0)
-    np.add.at(d0, k, e)
-    np.add.at(dphi, k, e * phi[:, None])
-    phibar = np.divide(dphi, d0, out=np.ones_like(d0), where=d0 > 1e-12)
-    return d0, phibar
+def one_hot(setup: GameSetup, option: npt.ArrayLike) -> FloatArray:
+    """Choice probabilities (N, K·S) putting each user on one option o = k·S + s."""
+    o = np.asarray(option, dtype=np.int64)
+    p = np.zeros((o.size, setup.k * setup.shifts.size))
+    p[np.arange(o.size), o] = 1.0
+    return p
+
+
+def option_start_slot(setup: GameSetup, trips: Trips) -> IntArray:
+    """Start slot of each user's charging with each option (N, K·S)."""
+    n, s_n = trips.arrival_slot.size, setup.shifts.size
+    start = (trips.arrival_slot[:, None] + setup.shifts[None, :]) % setup.n_slots  # (N, S)
+    return np.broadcast_to(start[:, None, :], (n, setup.k, s_n)).reshape(n, -1)
+
+
+def _option_points(setup: GameSetup, trips: Trips, rec: npt.NDArray[np.bool_]) -> FloatArray:
+    """Points a user earns with each option (N, K·S) (seed 000 §5.2)."""
+    off = setup.off_peak[option_start_slot(setup, trips)]
+    offset = np.broadcast_to(trips.offset_min[:, None], off.shape)
+    return event_points(offset, rec, off, setup.rules)
 
 
 # ------------------------------------------------------------------- game
@@ -314,11 +368,72 @@ def _best_responses(
     return out
 
 
+@dataclass(frozen=True)
+class _DayUsers:
+    """What is fixed about the users over a day: trips, energy profiles (N, S, T) [kWh],
+    fee discounts φ (N,) and the recommended station per slot (T,)."""
+
+    trips: Trips
+    prof: FloatArray
+    phi: FloatArray
+    rec_station: IntArray
+
+
+def _user_residual(
+    setup: GameSetup, day: _DayUsers, prob: FloatArray, dlmp: FloatArray, fee: FloatArray
+) -> tuple[float, FloatArray]:
+    """max_n ‖L_n − P_n‖₁ and the logit response L (N, K·S) at the given prices."""
+    occ = expected_loads(setup, day.prof, prob, day.phi)[2]
+    cost = user_costs(setup, day.trips, day.prof, dlmp, fee, day.phi, occ, None, day.rec_station)[0]
+    resp = logit_choice(cost, setup.choice_temperature_eur)
+    return float(np.abs(resp - prob).sum(axis=1).max()), resp
+
+
+def _users_sue(
+    setup: GameSetup,
+    day: _DayUsers,
+    prob: FloatArray,
+    dlmp: FloatArray,
+    fee: FloatArray,
+    max_iter: int = 500,
+) -> tuple[FloatArray, int]:
+    """Users' stochastic user equilibrium at fixed DLMPs and fees; the queues respond.
+
+    Self-regulated averaging from ``prob``: P ← P + α (L(c(P)) − P), α halved (≥ 0.02)
+    when the residual max_n ‖L_n − P_n‖₁ grew, else raised by a fifth (≤ 1), until the
+    residual is ≤ user_tol/10 or ``max_iter`` (the outer loop checks the users again).
+    Returns the probabilities and the number of logit evaluations.
+    """
+    tol = setup.user_tol / 10
+    step, last = 1.0, np.inf
+    for i in range(1, max_iter + 1):
+        r, resp = _user_residual(setup, day, prob, dlmp, fee)
+        if r <= tol:
+            return prob, i
+        step = max(step / 2, 0.02) if r > last else min(1.0, 1.2 * step)
+        last = r
+        prob = prob + step * (resp - prob)
+    return prob, max_iter
+
+
+class _Clock:
+    """Accumulated wall time per phase [s]."""
+
+    def __init__(self) -> None:
+        self.t = {"opf_s": 0.0, "best_response_s": 0.0, "users_s": 0.0}
+        self._last = time.perf_counter()
+
+    def lap(self, key: str) -> None:
+        now = time.perf_counter()
+        self.t[key] = self.t.get(key, 0.0) + now - self._last
+        self._last = now
+
+
 def play_day(
     setup: GameSetup,
     trips: Trips,
     points: FloatArray,
-    initial_option: IntArray | None = None,
+    initial_probability: FloatArray | None = None,
 ) -> DayOutcome:
     """Iterate the game for one day until convergence, then certify.
 
@@ -330,8 +445,9 @@ def play_day(
         The day's trips (one per user).
     points
         Users' accumulated points before the day [points] (N,).
-    initial_option
-        Users' starting options (default: each user's nearest station, no shift).
+    initial_probability
+        Users' starting choice probabilities (N, K·S) (default: each user at her
+        nearest station, no shift).
 
     Raises
     ------
@@ -341,105 +457,102 @@ def play_day(
         If the converged point fails its certificate.
     """
     t_start = time.perf_counter()
-    times = {"opf_s": 0.0, "best_response_s": 0.0, "users_s": 0.0}
+    clock = _Clock()
     prof = charging_profiles_kwh(
         trips, setup.users.p_max_kw, setup.n_slots, setup.dt_h, setup.shifts
     )
     phi = discount_factor(points, setup.rules) if setup.points_on else np.ones(points.size)
-    s_n = setup.shifts.size
-    if initial_option is None:
-        initial_option = np.argmin(setup.distance_km, axis=1) * s_n
-    opt = np.asarray(initial_option, dtype=np.int64).copy()
-    d0, phibar = _station_demand(setup, prof, opt, phi)
+    prob = (
+        one_hot(setup, np.argmin(setup.distance_km, axis=1) * setup.shifts.size)
+        if initial_probability is None
+        else np.asarray(initial_probability, dtype=float).copy()
+    )
+    d0, phibar, occ = expected_loads(setup, prof, prob, phi)
     x = d0.copy()
-    t = time.perf_counter()
-    sol = setup.dso.solve(x)
-    times["opf_s"] += time.perf_counter() - t
-    dlmp = sol.dlmp_eur_per_mwh
-    rec_station = recommend(setup, dlmp, _occupancy(setup, prof, opt))
+    clock.lap("users_s")
+    dlmp = setup.dso.solve(x).dlmp_eur_per_mwh
+    clock.lap("opf_s")
+    day = _DayUsers(trips, prof, phi, recommend(setup, dlmp, occ))
     fee = np.array(
         [
             np.full(setup.n_slots, 0.5 * (s.fee_min_eur_per_mwh + s.fee_max_eur_per_mwh))
             for s in setup.specs
         ]
     )
-    rows = []
-    converged = False
+    rows: list[dict[str, float]] = []
     brs: list[BestResponse] = []
+    step, merit_prev, converged = setup.step_init, np.inf, False
     for it in range(1, setup.max_iter + 1):
-        t = time.perf_counter()
-        occ = _occupancy(setup, prof, opt)
-        cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
-        before = opt
-        opt, gain = choose_options(
-            cost, opt, setup.max_switch_share / it, setup.switch_friction_eur
-        )
-        switching = int(np.sum(gain > setup.switch_friction_eur)) + int(np.sum(opt != before))
-        d0, phibar = _station_demand(setup, prof, opt, phi)
-        times["users_s"] += time.perf_counter() - t
-        t = time.perf_counter()
+        r_u, _ = _user_residual(setup, day, prob, dlmp, fee)
+        sue, n_inner = _users_sue(setup, day, prob, dlmp, fee)
+        prob = prob + step * (sue - prob)
+        d0, phibar, _ = expected_loads(setup, prof, prob, phi)
+        clock.lap("users_s")
         brs = _best_responses(setup, dlmp, d0, phibar)
-        times["best_response_s"] += time.perf_counter() - t
+        clock.lap("best_response_s")
         fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
         x_br = np.array([b.net_load_mw for b in brs])
-        dload = float(np.abs(x_br - x).max())
-        alpha = setup.damping / np.sqrt(it)
-        x = (1 - alpha) * x + alpha * x_br if dload > setup.load_tol_mw else x_br
-        t = time.perf_counter()
+        r_x = float(np.abs(x_br - x).max())
+        x = x + step * (x_br - x)
         sol = setup.dso.solve(x)
-        times["opf_s"] += time.perf_counter() - t
+        clock.lap("opf_s")
         dprice = float(np.abs(sol.dlmp_eur_per_mwh - dlmp).max())
         dlmp = sol.dlmp_eur_per_mwh
         rows.append(
             {
                 "iteration": it,
+                "step": step,
                 "max_dprice_eur_per_mwh": dprice,
-                "max_dload_mw": dload,
-                "switching_users": switching,
+                "max_dload_mw": r_x,
+                "user_residual": r_u,
+                "user_inner_iterations": n_inner,
                 "dso_cost_eur": sol.cost_eur,
                 "profit_eur": float(sum(b.profit_eur for b in brs)),
                 "mean_dlmp_eur_per_mwh": float(dlmp.mean()),
                 "elapsed_s": time.perf_counter() - t_start,
+                **{k: v for k, v in clock.t.items()},
             }
         )
-        if dprice <= setup.price_tol_eur_per_mwh and dload <= setup.load_tol_mw and switching == 0:
-            # final best responses at the final DLMPs (moved by ≤ price_tol); stop only if
-            # every user is still within the friction of her best option at them
-            t = time.perf_counter()
+        merit = max(r_u / setup.user_tol, r_x / setup.load_tol_mw)
+        step = max(setup.step_min, step / 2) if merit > merit_prev else min(1.0, 1.5 * step)
+        merit_prev = merit
+        if (
+            r_u <= setup.user_tol
+            and r_x <= setup.load_tol_mw
+            and dprice <= setup.price_tol_eur_per_mwh
+        ):
+            # final best responses at the final DLMPs; stop only if the users are still
+            # within tolerance of their logit response to them
             brs = _best_responses(setup, dlmp, d0, phibar)
-            times["best_response_s"] += time.perf_counter() - t
+            clock.lap("best_response_s")
             fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
-            occ = _occupancy(setup, prof, opt)
-            cost, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, rec_station)
-            ugap = cost[np.arange(opt.size), opt] - cost.min(axis=1)
-            if float(ugap.max()) <= setup.switch_friction_eur:
+            r_final, _ = _user_residual(setup, day, prob, dlmp, fee)
+            clock.lap("users_s")
+            if r_final <= setup.user_tol:
                 converged = True
                 break
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)
     x = np.array([b.net_load_mw for b in brs])
-    t = time.perf_counter()
-    cert, final = certify(setup, trips, prof, phi, dlmp, brs, x, opt, rec_station)
-    times["certificate_s"] = time.perf_counter() - t
-    rows_n = np.arange(opt.size)
-    state = _state(setup, trips, opt)
-    earned = event_points(
-        trips.offset_min, rec[rows_n, opt], setup.off_peak[state.start_slot], setup.rules
-    )
-    times["total_s"] = time.perf_counter() - t_start
+    cert, final = certify(setup, trips, prof, phi, dlmp, brs, x, prob, day.rec_station)
+    clock.lap("certificate_s")
+    occ = expected_loads(setup, prof, prob, phi)[2]
+    _, pay, rec = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, day.rec_station)
+    earned = (prob * _option_points(setup, trips, rec)).sum(axis=1)
+    times = dict(clock.t, total_s=time.perf_counter() - t_start)
     return DayOutcome(
         dlmp_eur_per_mwh=dlmp,
         best_responses=tuple(brs),
         net_load_mw=x,
-        users=state,
+        users=_state(setup, trips, prob),
         discount=phi,
-        points_earned=earned if setup.points_on else np.zeros(opt.size),
-        recommended=rec[rows_n, opt],
+        points_earned=earned if setup.points_on else np.zeros(prob.shape[0]),
+        recommended=(prob * rec).sum(axis=1),
         dso=final,
         trajectory=traj,
         certificate=cert,
-        user_cost_eur=pay[rows_n, opt],
+        user_cost_eur=(prob * pay).sum(axis=1),
         times_s=times,
     )
 
@@ -453,7 +566,7 @@ def certify(
     dlmp: FloatArray,
     brs: list[BestResponse] | tuple[BestResponse, ...],
     net_load_mw: FloatArray,
-    option: IntArray,
+    probability: FloatArray,
     recommended_station: IntArray | None = None,
     gap_tol: float = 1e-6,
 ) -> tuple[Certificate, DSOSolution]:
@@ -469,8 +582,9 @@ def certify(
     * ``best_response_gap``: per aggregator (π* − π(decision))/max(1, |π*|) ≤ 1e-6, π*
       re-solved from scratch at the final DLMPs, π(decision) evaluated by eq. (14) on the
       decision after checking its feasibility;
-    * ``user_choice_gap``: max over users of cost(choice) − min cost [EUR] ≤ the
-      switching friction (each user's choice is optimal up to it).
+    * ``user_logit_residual``: max over users of ‖P_n − L_n‖₁ ≤ ``setup.user_tol``, L
+      the logit response to the final prices, fees and expected queues (the users'
+      probabilities are their own best (logit) response: a stochastic user equilibrium).
     """
     recs: list[tuple[str, float, float, bool]] = []
     opts = replace(setup.dso.model.options, ac_slots="all")
@@ -499,7 +613,7 @@ def certify(
     x_br = np.array([b.net_load_mw for b in brs])
     dx = float(np.abs(x_br - net_load_mw).max())
     recs.append(("net_load_consistency_mw", dx, 1e-6, dx <= 1e-6))
-    d0, phibar = _station_demand(setup, prof, option, phi)
+    d0, phibar, _ = expected_loads(setup, prof, probability, phi)
     for j, (m, b) in enumerate(zip(setup.models, brs, strict=True)):
         fresh = BestResponseModel(m.spec, m.eps, m.c_ref, m.dt_h, m.solver)
         fresh.set_data(
@@ -513,13 +627,17 @@ def certify(
             (f"best_response_gap_{m.spec.bus}", float(gap), gap_tol, bool(feas and gap <= gap_tol))
         )
     fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
-    occ = _occupancy(setup, prof, option)
-    cost, _, _ = user_costs(setup, trips, prof, dlmp, fee, phi, occ, None, recommended_station)
-    ugap = float((cost[np.arange(option.size), option] - cost.min(axis=1)).max())
-    fr = max(setup.switch_friction_eur, 1e-9)
-    recs.append(("user_choice_gap_eur", ugap, fr, ugap <= fr))
+    if recommended_station is None:
+        occ = expected_loads(setup, prof, probability, phi)[2]
+        recommended_station = recommend(setup, dlmp, occ)
+    day = _DayUsers(trips, prof, phi, recommended_station)
+    res, _ = _user_residual(setup, day, probability, dlmp, fee)
+    recs.append(("user_logit_residual", res, setup.user_tol, res <= setup.user_tol))
     cert = Certificate(tuple(recs))
     if not cert.holds:
-        bad = next(r for r in cert.records if not r[3])
-        raise VerificationError(bad[0], bad[1], bad[2], "the day's point is not an equilibrium")
+        bad = [r for r in cert.records if not r[3]]
+        also = f"; also failed: {', '.join(r[0] for r in bad[1:])}" if len(bad) > 1 else ""
+        raise VerificationError(
+            bad[0][0], bad[0][1], bad[0][2], f"the day's point is not an equilibrium{also}"
+        )
     return cert, final

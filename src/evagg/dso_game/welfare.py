@@ -16,7 +16,8 @@ written in the prices that produce D (:func:`utility_eur`):
     U_k = Δt \\big( C^{ref} \\textstyle\\sum_t D_t
         + \\tfrac12 (C - C^{ref})^T S (C - C^{ref}) \\big).
 
-The centralised optimum maximises W over the same users' station assignment: prices
+The centralised optimum maximises W over the same users' station assignment (the
+game's choice probabilities, so the same expected reference demand D⁰): prices
 C ∈ [C^min, C^max] (so D within the elastic demand's range), storage and real-time trades
 without the exclusivity binaries (a relaxation: its W is an upper bound even of the
 binary problem), and the DSO's OPF, all in one SOCP. Every game outcome with that
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from evagg.dso_game.aggregator import AggregatorSpec, demand_slopes
 from evagg.dso_game.dso import DSOAdapter, DSOSolution
@@ -68,53 +70,62 @@ def central_optimum(
 ) -> tuple[float, DSOSolution, FloatArray]:
     """Maximise welfare (without the users' fixed time costs) in one SOCP.
 
+    Scaling (the first formulation, in prices [EUR/MWh] next to the OPF's per-unit
+    powers, ended ``optimal_inaccurate`` in Clarabel): the planner's price decision is
+    the relative deviation y = (C − C^ref)/C^ref ∈ [C^min/C^ref − 1, C^max/C^ref − 1]
+    (order 1), so that D = D⁰ + E y with E = ε ∘ √(D⁰ D⁰ᵀ) [MW] (:func:`demand_slopes`
+    · C^ref) and U = Δt C^ref (Σ_t D_t − ½ yᵀ (−sym E) y) [EUR]; all aggregators'
+    variables are (K, T) matrices.
+
     Returns
     -------
     welfare_eur, opf, demand_mw
         W without the users' time and distance costs [EUR], the OPF solution and the
         planner's demand per station (K, T) [MW].
     """
-    t = d0_mw.shape[1]
+    d0 = np.asarray(d0_mw, dtype=float)
+    k_n, t = d0.shape
     dt = dso.model.dt_h
-    cost_terms, cons, withdrawals, demands = [], [], [], []
-    for k, spec in enumerate(specs):
-        d0 = d0_mw[k]
-        a = demand_slopes(eps, d0, c_ref)
-        c = cp.Variable(t)
-        dem = d0 + a @ (c - c_ref)
-        rc, rd, eb, es = (cp.Variable(t, nonneg=True) for _ in range(4))
-        soc = cp.Variable(t + 1)
-        r, smax = spec.storage_kw / 1e3, spec.storage_kwh / 1e3
-        w_eig, v = np.linalg.eigh(-(a + a.T) / 2.0)
-        root = v * np.sqrt(np.maximum(w_eig, 0.0))[None, :]
-        util = c_ref * cp.sum(dem) - 0.5 * cp.sum_squares(root.T @ (c - c_ref))
-        cost_terms.append(
-            dt
-            * (
-                -util
-                + rt_buy @ eb
-                - rt_sell @ es
-                + spec.wear_eur_per_mwh * cp.sum(rc + rd)
-                + spec.wear_quad_eur_per_mw2h * (cp.sum_squares(rc) + cp.sum_squares(rd))
-            )
-        )
-        cons += [
-            c >= spec.price_min_eur_per_mwh,
-            c <= spec.price_max_eur_per_mwh,
-            dem >= 0,
-            dem + rc - rd + es - eb >= 0,  # contract purchase E^c ≥ 0
-            eb <= spec.m_mw,
-            es <= rd,
-            rc <= r,
-            rd <= r,
-            soc[1:] == soc[:-1] + dt * (spec.eta_ch * rc - rd / spec.eta_dis),
-            soc >= 0,
-            soc <= smax,
-            soc[0] == 0.5 * smax,
-            soc[t] >= soc[0],
-        ]
-        withdrawals.append(dem + rc - rd)
-        demands.append(dem)
-    sol = dso.solve_joint(cp.vstack(withdrawals), cp.sum(cp.hstack(cost_terms)), cons)
-    demand = np.array([np.asarray(d.value, dtype=float) for d in demands])
-    return -float(sol.opf.objective_eur), sol, demand
+    e_blk = sp.block_diag([demand_slopes(eps, d, c_ref) * c_ref for d in d0], format="csr")
+    roots = []
+    for k in range(k_n):
+        e = e_blk[k * t : (k + 1) * t, k * t : (k + 1) * t].toarray()
+        w, v = np.linalg.eigh(-(e + e.T) / 2.0)
+        roots.append(v * np.sqrt(np.maximum(w, 0.0))[None, :])
+    root = sp.block_diag(roots, format="csr")
+
+    def col(name: str) -> FloatArray:
+        return np.array([[getattr(s, name)] for s in specs], dtype=float)
+
+    y = cp.Variable((k_n, t))
+    rc, rd, eb, es = (cp.Variable((k_n, t), nonneg=True) for _ in range(4))
+    soc = cp.Variable((k_n, t + 1))
+    dem = d0 + cp.reshape(e_blk @ cp.vec(y, order="C"), (k_n, t), order="C")
+    utility = c_ref * (cp.sum(dem) - 0.5 * cp.sum_squares(root.T @ cp.vec(y, order="C")))
+    cost = dt * (
+        -utility
+        + cp.sum(rt_buy @ eb.T)
+        - cp.sum(rt_sell @ es.T)
+        + cp.sum(cp.multiply(col("wear_eur_per_mwh"), rc + rd))
+        + cp.sum(cp.multiply(col("wear_quad_eur_per_mw2h"), cp.square(rc) + cp.square(rd)))
+    )
+    r_mw, s_mwh = col("storage_kw") / 1e3, col("storage_kwh") / 1e3
+    cons = [
+        y >= col("price_min_eur_per_mwh") / c_ref - 1.0,
+        y <= col("price_max_eur_per_mwh") / c_ref - 1.0,
+        dem >= 0,
+        dem + rc - rd + es - eb >= 0,  # contract purchase E^c ≥ 0
+        eb <= np.array([[s.m_mw] for s in specs]),
+        es <= rd,
+        rc <= r_mw,
+        rd <= r_mw,
+        soc[:, 1:]
+        == soc[:, :-1]
+        + dt * (cp.multiply(col("eta_ch"), rc) - cp.multiply(1 / col("eta_dis"), rd)),
+        soc >= 0,
+        soc <= s_mwh,
+        soc[:, 0:1] == 0.5 * s_mwh,
+        soc[:, t : t + 1] >= soc[:, 0:1],
+    ]
+    sol = dso.solve_joint(dem + rc - rd, cost, cons)
+    return -float(sol.opf.objective_eur), sol, np.asarray(dem.value, dtype=float)

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from evagg._checks import parse_timestamp
+from evagg._checks import build_checked, parse_timestamp
 from evagg.data import load_nl_day_ahead_prices
 from evagg.dso_game import (
     AggregatorSpec,
@@ -34,6 +34,7 @@ from evagg.dso_game import (
     play_day,
     user_costs,
 )
+from evagg.dso_game.game import expected_loads, one_hot, option_start_slot
 from evagg.dso_game.welfare import central_optimum, utility_eur
 from evagg.errors import InputError
 from evagg.grid import DistFlowOptions, Feeder, load_network
@@ -78,9 +79,9 @@ class Config(StudyConfig):
     fee_max_eur_per_mwh: float = 400.0
     rt_premium_eur_per_mwh: float = Field(default=20.0, ge=0)
     v_min_pu: float = 0.95
-    damping: float = 0.5
-    max_switch_share: float = 0.3
-    max_iter: int = Field(default=200, ge=1)
+    choice_temperature_eur: float = Field(default=0.5, gt=0)
+    step_init: float = Field(default=1.0, gt=0, le=1)
+    max_iter: int = Field(default=100, ge=1)
     compare: bool = False
 
     @field_validator("date")
@@ -102,6 +103,15 @@ class Config(StudyConfig):
         if not v or len(set(v)) != len(v):
             raise InputError("aggregators", v, "give one or more distinct bus indices")
         return v
+
+    @model_validator(mode="after")
+    def _spec(self) -> Config:
+        self.aggregator(self.aggregators[0])  # raises InputError naming field and value
+        return self
+
+    def aggregator(self, bus: int) -> AggregatorSpec:
+        """The aggregator at ``bus`` with this config's piles, storage and price bounds."""
+        return build_checked(AggregatorSpec, self, bus=bus)
 
 
 @dataclass(frozen=True)
@@ -192,21 +202,7 @@ def _day_setup(
         idx,
         options,
     )
-    specs = tuple(
-        AggregatorSpec(
-            bus=b,
-            n_piles=cfg.n_piles,
-            pile_kw=cfg.pile_kw,
-            storage_kwh=cfg.storage_kwh,
-            storage_kw=cfg.storage_kw,
-            price_min_eur_per_mwh=cfg.price_min_eur_per_mwh,
-            price_max_eur_per_mwh=cfg.price_max_eur_per_mwh,
-            price_avg_cap_eur_per_mwh=cfg.price_avg_cap_eur_per_mwh,
-            fee_min_eur_per_mwh=cfg.fee_min_eur_per_mwh,
-            fee_max_eur_per_mwh=cfg.fee_max_eur_per_mwh,
-        )
-        for b in cfg.aggregators
-    )
+    specs = tuple(cfg.aggregator(b) for b in cfg.aggregators)
     premium = cfg.rt_premium_eur_per_mwh + 0.2 * np.abs(price)
     return GameSetup(
         dso=dso,
@@ -220,8 +216,8 @@ def _day_setup(
         rules=PointsRules(),
         choice=ChoiceParams(),
         points_on=points_on,
-        damping=cfg.damping,
-        max_switch_share=cfg.max_switch_share,
+        choice_temperature_eur=cfg.choice_temperature_eur,
+        step_init=cfg.step_init,
         max_iter=cfg.max_iter,
     )
 
@@ -236,7 +232,7 @@ def _case_row(
     """DSO cost, profits, user cost, welfare, peak, v_min, losses of a played day."""
     dt = setup.dt_h
     prof = charging_profiles_kwh(trips, setup.users.p_max_kw, setup.n_slots, dt, setup.shifts)
-    d0 = _d0(setup, prof, out.users.option)
+    d0 = _d0(setup, prof, out)
     nonmon = _nonmonetary(setup, trips, prof, out)
     util = sum(
         utility_eur(setup.elasticity, d0[k], setup.c_ref_eur_per_mwh, b.price_eur_per_mwh, dt)
@@ -268,23 +264,17 @@ def _case_row(
     return row
 
 
-def _d0(setup: GameSetup, prof: np.ndarray, option: np.ndarray) -> np.ndarray:
-    s_n = setup.shifts.size
-    k, s = option // s_n, option % s_n
-    d0 = np.zeros((setup.k, setup.n_slots))
-    np.add.at(d0, k, prof[np.arange(option.size), s, :] / 1e3 / setup.dt_h)
-    return d0
+def _d0(setup: GameSetup, prof: np.ndarray, out: DayOutcome) -> np.ndarray:
+    return expected_loads(setup, prof, out.users.probability, out.discount)[0]
 
 
 def _nonmonetary(setup: GameSetup, trips: Trips, prof: np.ndarray, out: DayOutcome) -> float:
-    """Users' time, distance and shift costs at their choices [EUR]."""
-    occ = np.zeros((setup.k, setup.n_slots))
-    s_n = setup.shifts.size
-    k, s = out.users.option // s_n, out.users.option % s_n
-    np.add.at(occ, k, (prof[np.arange(k.size), s, :] > 0).astype(float))
+    """Users' expected time, distance and shift costs at their choices [EUR]."""
+    prob = out.users.probability
+    occ = expected_loads(setup, prof, prob, out.discount)[2]
     zero = np.zeros((setup.k, setup.n_slots))
     cost, pay, _ = user_costs(setup, trips, prof, zero, zero, out.discount, occ, with_points=False)
-    return float((cost - pay)[np.arange(k.size), out.users.option].sum())
+    return float((prob * (cost - pay)).sum())
 
 
 def _uncoordinated(setup: GameSetup, trips: Trips) -> dict[str, Any]:
@@ -292,11 +282,8 @@ def _uncoordinated(setup: GameSetup, trips: Trips) -> dict[str, Any]:
     dt = setup.dt_h
     prof = charging_profiles_kwh(trips, setup.users.p_max_kw, setup.n_slots, dt, setup.shifts)
     opt = np.argmin(setup.distance_km, axis=1) * setup.shifts.size
-    d0 = _d0(setup, prof, opt)
+    d0, _, occ = expected_loads(setup, prof, one_hot(setup, opt), np.ones(opt.size))
     sol = setup.dso.solve(d0)
-    s_n = setup.shifts.size
-    occ = np.zeros((setup.k, setup.n_slots))
-    np.add.at(occ, opt // s_n, (prof[:, 0, :] > 0).astype(float))
     zero = np.zeros((setup.k, setup.n_slots))
     ones = np.ones(opt.size)
     cost, pay, _ = user_costs(setup, trips, prof, zero, zero, ones, occ, with_points=False)
@@ -320,7 +307,7 @@ def _central(setup: GameSetup, trips: Trips, out: DayOutcome) -> dict[str, Any]:
     """(iv): the social optimum with (iii)'s assignment."""
     dt = setup.dt_h
     prof = charging_profiles_kwh(trips, setup.users.p_max_kw, setup.n_slots, dt, setup.shifts)
-    d0 = _d0(setup, prof, out.users.option)
+    d0 = _d0(setup, prof, out)
     w, sol, demand = central_optimum(
         setup.dso,
         setup.specs,
@@ -363,14 +350,18 @@ def _day_row(
         "v_min_pu": out.dso.v_min_pu,
         "losses_mwh": out.dso.losses_mwh,
         "recommended_share": float(out.recommended.mean()),
-        "off_peak_share": float(setup.off_peak[out.users.start_slot].mean()),
+        "off_peak_share": float(
+            (out.users.probability * setup.off_peak[option_start_slot(setup, trips)]).sum()
+            / trips.arrival_slot.size
+        ),
         "punctual_share": float(np.mean(bands == "punctual")),
         "mean_discount": float(out.discount.mean()),
         "time_s": out.times_s.get("total_s", 0.0),
     }
+    shares = out.users.station_shares(setup.k)
     for k, (b, s) in enumerate(zip(out.best_responses, setup.specs, strict=True)):
         row[f"profit_eur_{s.bus}"] = b.profit_eur
-        row[f"share_{s.bus}"] = float(np.mean(out.users.station == k))
+        row[f"share_{s.bus}"] = float(shares[k])
     return row
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from evagg._checks import IsoDate
+from evagg._checks import IsoDate, build_checked
 from evagg.data import load_nl_day_ahead_prices
 from evagg.errors import InputError
 from evagg.fleet import synthesize_fleet
@@ -94,14 +94,7 @@ class Config(StudyConfig):
 
     def tariff(self) -> Tariff:
         """The contract terms as a :class:`evagg.v2g_pricing.Tariff`."""
-        return Tariff(
-            price_min_eur_per_kwh=self.price_min_eur_per_kwh,
-            price_max_eur_per_kwh=self.price_max_eur_per_kwh,
-            price_cap_eur_per_kwh=self.price_cap_eur_per_kwh,
-            compensation_eur_per_kwh=self.compensation_eur_per_kwh,
-            degradation_eur_per_kwh=self.degradation_eur_per_kwh,
-            cap_mode=self.cap_mode,
-        )
+        return build_checked(Tariff, self)
 
 
 @dataclass(frozen=True)
