@@ -244,20 +244,41 @@ def test_inexact_relaxation_is_reported_not_hidden():
     assert res.ac_max_dv_pu > 1e-3  # the AC flow at those injections differs, and says so
 
 
+def _loading_at_opf(net: object, res: object) -> object:
+    """pandapower ``runpp`` at the OPF's generator dispatch and substation voltage:
+    the line loadings as pandapower measures them (end currents / max_i_ka)."""
+    ref = copy.deepcopy(net)
+    ref.sgen.loc[res.p_gen_mw.index, "p_mw"] = res.p_gen_mw[0].to_numpy()
+    ref.ext_grid["vm_pu"] = res.v_pu.loc[0, 0]
+    pp.runpp(ref, numba=False, tolerance_mva=1e-10)
+    return ref.res_line.loading_percent
+
+
 def test_congestion_component_when_line_limit_binds():
-    fd = Feeder.from_pandapower(_dg_net(line_limit_mva=1.0))
+    net = _dg_net(line_limit_mva=1.0)
+    fd = Feeder.from_pandapower(net)
     model = DistFlowModel(fd, 1, 1.0, DistFlowOptions(v_max_pu=1.1))
     model.set_price(50.0)
     res = model.solve()
     assert res.exact
-    s16 = np.hypot(res.p_branch_mw.loc["line 16", 0], res.q_branch_mvar.loc["line 16", 0])
-    assert s16 <= 1.0 + 1e-6 and s16 > 0.99  # 1 MVA rating binds (at one end)
+    # default: the current rating, measured as pandapower measures line loading
+    # (max of the two end currents over max_i_ka): exactly 100 % on line 16
+    assert _loading_at_opf(net, res)[16] == pytest.approx(100.0, abs=1e-4)
     assert res.dlmp_eur_per_mwh.loc[17, 0] == pytest.approx(0.0, abs=1e-4)  # marginal DG
     assert res.dlmp_components["congestion"].loc[17, 0] < -1.0
-    assert np.abs(res.dlmp_components["congestion"].loc[list(range(17)), 0]).max() < 1e-6
+    # a current rating also depends on the voltage (|S| = V·|I|): load upstream lowers
+    # the voltage at the congested line and tightens it, so congestion reaches upstream
+    assert res.dlmp_components["congestion"].loc[16, 0] > 1.0
     total = sum(res.dlmp_components[k] for k in (*COMPONENTS, "other"))
     np.testing.assert_allclose(total, res.dlmp_eur_per_mwh, atol=1e-9)
     assert res.dlmp_eur_per_mwh.loc[16, 0] == pytest.approx(_fd_dlmp(model, 16, 0), abs=1e-3)
+    # option: apparent power at nominal voltage (pandapower runopp's line limit)
+    app = solve_opf(fd, price_eur_per_mwh=50.0, options=DistFlowOptions(line_rating="apparent"))
+    s16 = np.hypot(app.p_branch_mw.loc["line 16", 0], app.q_branch_mvar.loc["line 16", 0])
+    assert s16 <= 1.0 + 1e-6 and s16 > 0.99  # 1 MVA rating binds (at one end)
+    assert app.dlmp_components["congestion"].loc[17, 0] < -1.0
+    # no shunts on case33bw's lines: an apparent-power rating does not reach upstream
+    assert np.abs(app.dlmp_components["congestion"].loc[list(range(17)), 0]).max() < 1e-6
 
 
 def test_infeasible_band_names_voltage_family_and_soft_mode(fd33):
@@ -467,6 +488,10 @@ def test_slot_by_slot_solve_equals_joint_solve():
     assert a.objective_eur == pytest.approx(b.objective_eur, rel=1e-6)
     assert a.dlmp_components["congestion"].loc[39].max() < -1.0  # limit binds
     np.testing.assert_allclose(a.dlmp_eur_per_mwh.loc[39], 20.0, atol=1e-3)  # marginal DG
+    np.testing.assert_allclose(a.dlmp_eur_per_mwh, b.dlmp_eur_per_mwh, atol=1e-3)
+    # both end currents of the congested line bind (they differ only by its charging),
+    # so how the solver splits the dual between them, and hence between the loss and
+    # congestion components, is not unique (measured 5e-3 EUR/MWh); the DLMP is
     for k in (*COMPONENTS, "other"):
-        np.testing.assert_allclose(a.dlmp_components[k], b.dlmp_components[k], atol=1e-3)
+        np.testing.assert_allclose(a.dlmp_components[k], b.dlmp_components[k], atol=2e-2)
     np.testing.assert_allclose(a.v_pu, b.v_pu, atol=1e-7)

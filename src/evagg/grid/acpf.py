@@ -97,7 +97,7 @@ def ac_power_flow(
     idx = np.arange(start, start + buses.size)
     for k, b in zip(idx, buses, strict=True):
         pp.create_load(net, bus=int(b), p_mw=0.0, q_mvar=0.0, index=int(k))
-    eg = net.ext_grid.index[net.ext_grid["in_service"].astype(bool)][0]
+    eg = feeder.ext_grid_index
     v_out = np.empty((buses.size, len(slots)))
     loss = np.empty(len(slots))
     for i, t in enumerate(slots):
@@ -130,7 +130,8 @@ def _pgm_input(feeder: Feeder) -> dict[str, Any]:
     br["from_node"], br["to_node"] = feeder.from_bus, feeder.to_bus
     br["from_status"], br["to_status"] = 1, 1
     br["r1"], br["x1"] = feeder.r_pu * z_base, feeder.x_pu * z_base
-    br["g1"], br["b1"], br["k"], br["theta"], br["sn"] = 0.0, 0.0, 1.0, 0.0, sb
+    br["g1"], br["b1"], br["theta"], br["sn"] = 0.0, 0.0, 0.0, sb
+    br["k"] = feeder.tap_ratio  # off-nominal ratio at the from side (end shunts are bus shunts)
     sh = initialize_array("input", ComponentType.shunt, n)
     sh["id"], sh["node"], sh["status"] = n + nl + np.arange(n), np.arange(n), 1
     sh["g1"], sh["b1"] = feeder.g_sh_pu * y_base, feeder.b_sh_pu * y_base

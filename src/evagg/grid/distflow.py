@@ -45,6 +45,7 @@ from evagg.errors import InfeasibleError, InputError, SolverError, VerificationE
 from evagg.grid.dlmp import COMPONENTS
 from evagg.grid.feeder import Feeder
 from evagg.grid.formulation import (
+    LIMIT_FAMILIES,
     GridModel,
     constraint_branch_limits,
     constraint_current_relaxation,
@@ -115,7 +116,14 @@ class DistFlowOptions:
         Weight of the losses (seed 000 §3 a₂) [EUR/MWh]; 0 by default because losses are
         already paid through the purchase.
     line_limits
-        Impose branch apparent-power limits (eq. 8) where the feeder has finite ratings.
+        Impose branch ratings (eq. 8) where the feeder has finite ones, at both ends of
+        each branch, its own shunts included (as pandapower's OPF).
+    line_rating
+        How line ratings are imposed: ``"current"`` (default; the end currents
+        |I| ≤ max_i_ka·df·parallel·max_loading_percent/100, as pandapower rates and
+        reports line loading) or ``"apparent"`` (|S| ≤ √3·vn·that current at the
+        nominal voltage, the limit pandapower's ``runopp`` imposes). Transformers are
+        always rated in apparent power (sn_mva), as in ``runopp``.
     soft_voltage
         Replace hard voltage limits by penalised violations (for studies that need an
         answer on an infeasible band).
@@ -177,6 +185,7 @@ class DistFlowOptions:
     a1: float = 1.0
     a2_eur_per_mwh: float = 0.0
     line_limits: bool = True
+    line_rating: Literal["current", "apparent"] = "current"
     soft_voltage: bool = False
     voltage_penalty_eur_per_pu2h: float = 1e4
     storage_eta_ch: float = 0.95
@@ -240,6 +249,8 @@ class DistFlowOptions:
             raise InputError("pccp_max_iter", self.pccp_max_iter, "must be an integer ≥ 1")
         if not (np.isfinite(self.pccp_tau_growth) and self.pccp_tau_growth > 1):
             raise InputError("pccp_tau_growth", self.pccp_tau_growth, "must be > 1")
+        if self.line_rating not in ("current", "apparent"):
+            raise InputError("line_rating", self.line_rating, "must be 'current' or 'apparent'")
         if self.ac_slots not in ("all", "extremes"):
             raise InputError("ac_slots", self.ac_slots, "must be 'all' or 'extremes'")
 
@@ -555,7 +566,7 @@ def restore_exactness(
     last, tau_max = np.inf, tau * 1e4
     for it in range(1, o.pccp_max_iter + 1):
         P, Q, v = (np.asarray(m.var[k].value) for k in ("P", "Q", "v"))
-        v_from = np.maximum(v[fd.from_bus, :], 1e-6)
+        v_from = np.maximum(v[fd.from_bus, :] / fd.tap_ratio[:, None] ** 2, 1e-6)
         m.param["a_p"].value, m.param["a_q"].value = 2 * P / v_from, 2 * Q / v_from
         m.param["a_v"].value = -(P**2 + Q**2) / v_from**2
         m.param["tau"].value = tau
@@ -615,7 +626,7 @@ def _splittable(m: DistFlowModel) -> bool:
 def _split_families(m: GridModel) -> list[str]:
     return [
         k
-        for k in ("p_balance", "q_balance", "cone", "v_lower", "v_upper", "line_send", "line_recv")
+        for k in ("p_balance", "q_balance", "cone", "v_lower", "v_upper", *LIMIT_FAMILIES)
         if k in m.con
     ]
 
@@ -706,7 +717,7 @@ def diagnose(m: DistFlowModel, solver: str | None) -> tuple[str, str]:
             "widen the band, let the substation voltage vary, or use soft_voltage=True",
         )
     if o.line_limits and _feasible(m, replace(o, line_limits=False), solver) is not None:
-        return "line limits", "feasible without branch apparent-power limits (eq. 8)"
+        return "line limits", "feasible without branch ratings (eq. 8)"
     if o.line_limits and _feasible(m, replace(o, line_limits=False, soft_voltage=True), solver):
         return "voltage and line limits", "feasible only when both are relaxed"
     return (

@@ -50,8 +50,8 @@ def decompose_prices(
     u_cone: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     nu_lo: FloatArray,
     nu_hi: FloatArray,
-    w_send: tuple[FloatArray, FloatArray],
-    w_recv: tuple[FloatArray, FloatArray],
+    lim_from: tuple[FloatArray, FloatArray, FloatArray],
+    lim_to: tuple[FloatArray, FloatArray, FloatArray],
     tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     """Split active and reactive nodal prices into energy, loss, voltage and congestion.
@@ -59,22 +59,24 @@ def decompose_prices(
     Parameters
     ----------
     feeder
-        The feeder (supplies r, x, shunts and the path matrix).
+        The feeder (supplies r, x, τ, shunts and the tree).
     lam, mu
         Duals of the active/reactive balances, shape (N, T), +∂cost/∂load [EUR/pu].
     u_cone
         Duals ``(u0, u1, u2, u3)`` of the relaxed cones
-        ``‖(2P, 2Q, v_from − ℓ)‖ ≤ v_from + ℓ``, each (L, T).
+        ``‖(2P, 2Q, w − ℓ)‖ ≤ w + ℓ`` (w = v_from/τ²), each (L, T).
     nu_lo, nu_hi
         Duals (≥ 0) of the lower/upper squared-voltage limits, (N, T), zero at the root.
-    w_send, w_recv
-        ``(w1, w2)`` duals of the P and Q entries of the sending- and receiving-end
-        apparent-power cones (seed 000 eq. 8), each (L, T); zeros where not modelled.
+    lim_from, lim_to
+        ``(a_P, a_Q, a_v)`` of the branch ratings at the sending and receiving end
+        (:func:`evagg.grid.formulation.constraint_branch_limits`), each (L, T), zero
+        where none binds: the rating's Lagrangian term is −a_P P_e − a_Q Q_e − a_v v_e
+        in the end flows (P_e, Q_e) and the end voltage v_e.
     tangent
         ``(κ, a_p, a_q, a_v)`` of the convex–concave procedure's tangent cut
-        ``ℓ − a_p P − a_q Q − a_v v_from ≤ s`` (dual κ ≥ 0), each (L, T), or ``None``.
-        It adds ``−a_p κ`` (``−a_q κ``) to the stationarity in P (Q) and ``−a_v κ`` to
-        that in v_from: both are loss terms.
+        ``ℓ − a_p P − a_q Q − a_v w ≤ s`` (dual κ ≥ 0), each (L, T), or ``None``.
+        It adds ``−a_p κ`` (``−a_q κ``) to the stationarity in P (Q) and ``−a_v κ/τ²``
+        to that in v_from: both are loss terms.
 
     Returns
     -------
@@ -84,31 +86,40 @@ def decompose_prices(
         on voltages or flows), each (N, T) in the units of ``lam``; the five sum to
         ``lam`` (resp. ``mu``) exactly by construction of ``"other"``.
     """
-    pi = feeder.path_matrix()
-    r = feeder.r_pu[:, None]
-    x = feeder.x_pu[:, None]
-    a_from, _ = feeder.incidence()
+    fd = feeder
+    pi = fd.path_matrix()
+    a_from, a_to = fd.incidence()
+    inv_t2 = (1.0 / fd.tap_ratio**2)[:, None]
     u0, u1, u2, u3 = u_cone
-    s_volt = nu_lo - nu_hi
     kap, a_p, a_q, a_v = tangent if tangent is not None else (np.zeros_like(u0),) * 4
+    f_p, f_q, f_v = lim_from
+    t_p, t_q, t_v = lim_to
+
+    def col(a: FloatArray) -> FloatArray:
+        return a[:, None]
+
     s_loss = (
-        a_from @ (u0 + u3 + a_v * kap)
-        - feeder.g_sh_pu[:, None] * lam
-        + feeder.b_sh_pu[:, None] * mu
+        a_from @ ((u0 + u3 + a_v * kap) * inv_t2) - col(fd.g_sh_pu) * lam + col(fd.b_sh_pu) * mu
     )
-    beta_v = pi.T @ s_volt
-    beta_l = pi.T @ s_loss
+    s_cong = a_from @ (f_p * col(fd.g_from_pu) - f_q * col(fd.b_from_pu) + f_v) + a_to @ (
+        -t_p * col(fd.g_to_pu) + t_q * col(fd.b_to_pu) + t_v
+    )
+    beta = {
+        "loss": fd.subtree_sum(s_loss),
+        "voltage": fd.subtree_sum(nu_lo - nu_hi),
+        "congestion": fd.subtree_sum(s_cong),
+    }
     n = lam.shape[0]
     out: list[dict[str, FloatArray]] = []
-    for price, z, uk, ws, wr in (
-        (lam, r, 2 * u1 + a_p * kap, w_send[0], w_recv[0]),
-        (mu, x, 2 * u2 + a_q * kap, w_send[1], w_recv[1]),
+    for price, z, uk, w in (
+        (lam, col(fd.r_pu), 2 * u1 + a_p * kap, f_p + t_p),
+        (mu, col(fd.x_pu), 2 * u2 + a_q * kap, f_q + t_q),
     ):
         comp: dict[str, FloatArray] = {
             "energy": np.repeat(price[:1, :], n, axis=0),
-            "loss": np.asarray(pi @ (2 * z * beta_l - uk)),
-            "voltage": np.asarray(pi @ (2 * z * beta_v)),
-            "congestion": np.asarray(pi @ (-ws - wr)),
+            "loss": np.asarray(pi @ (2 * z * beta["loss"] - uk)),
+            "voltage": np.asarray(pi @ (2 * z * beta["voltage"])),
+            "congestion": np.asarray(pi @ (2 * z * beta["congestion"] - w)),
         }
         comp["other"] = price - sum(comp[c] for c in COMPONENTS)
         out.append(comp)

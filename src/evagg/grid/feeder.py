@@ -11,7 +11,7 @@ nominal voltage; powers handed to or returned from users are in MW / Mvar.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,16 +20,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from evagg.errors import InputError
+from evagg.grid import ppnet
+from evagg.grid.ppnet import UNLIMITED_S_PU
+from evagg.grid.ppnet import as_float as _num
 
-__all__ = ["Feeder", "TopologyError", "load_network"]
+__all__ = ["UNLIMITED_S_PU", "Feeder", "TopologyError", "load_network"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-UNLIMITED_S_PU = 1e3
-"""Branch ratings above this many times ``s_base`` are treated as "no limit" (pandapower
-writes 99999 kA for unlimited lines, e.g. in ``case33bw``); such constraints can never
-bind and only hurt the conditioning of the cone program."""
 
 
 class TopologyError(InputError):
@@ -93,25 +91,6 @@ def load_network(name_or_path: str) -> Any:
     return fn()
 
 
-def _col(df: pd.DataFrame, name: str, default: float) -> FloatArray:
-    if name in df.columns:
-        return np.asarray(df[name].astype(float).fillna(default), dtype=float)
-    return np.full(len(df), default, dtype=float)
-
-
-def _flag(df: pd.DataFrame, name: str, default: bool) -> npt.NDArray[np.bool_]:
-    if name in df.columns:
-        return np.asarray(df[name].fillna(default).astype(bool), dtype=bool)
-    return np.full(len(df), default, dtype=bool)
-
-
-def _active(net: Any, table: str) -> pd.DataFrame:
-    df = getattr(net, table, None)
-    if df is None or len(df) == 0:
-        return pd.DataFrame()
-    return df[df["in_service"].astype(bool)] if "in_service" in df.columns else df
-
-
 @dataclass(frozen=True, eq=False)
 class Feeder:
     """A radial feeder in per unit, buses in breadth-first order from the substation.
@@ -132,10 +111,22 @@ class Feeder:
         Branch ``k`` connects ``from_bus[k]`` (parent) to ``to_bus[k] == k + 1``.
     r_pu, x_pu
         Series resistance and reactance per branch [pu].
+    tap_ratio
+        Off-nominal ratio τ of an ideal transformer at the sending end of each branch
+        [-] (1 for lines; a transformer's tap position, pandapower's convention): the
+        series element sees v_from/τ² (docs/grid.md §2).
     s_max_pu
-        Apparent-power rating per branch [pu]; ``inf`` when unlimited.
+        Rating per branch [pu]; ``inf`` when unlimited. As pandapower's OPF states it:
+        √3·vn·max_i_ka·df·parallel·max_loading_percent/100 for lines (in per unit this
+        is also the current rating), sn_mva·df·parallel·max_loading_percent/100 for
+        transformers. Imposed at both ends, shunts included (docs/grid.md §2).
     branch_element
-        ``(kind, pandapower index)`` per branch, kind ``"line"`` or ``"trafo"``.
+        ``(kind, pandapower index)`` per branch, kind ``"line"`` or ``"trafo"`` (the
+        first of a group of merged parallel branches).
+    g_from_pu, b_from_pu, g_to_pu, b_to_pu
+        The branch's own end shunts at the bus voltages [pu] (line charging halves,
+        the transformer's pi-equivalent magnetising branch); included in ``g_sh_pu``,
+        ``b_sh_pu`` and kept apart for the end flows that the ratings limit.
     g_sh_pu, b_sh_pu
         Bus shunt conductance/susceptance [pu] (line charging halves, shunts,
         transformer magnetising); injections are ``-g·v`` and ``+b·v``.
@@ -150,6 +141,11 @@ class Feeder:
         External-grid voltage set point [pu].
     ext_p_min_mw, ext_p_max_mw, ext_q_min_mvar, ext_q_max_mvar
         External-grid limits [MW, Mvar] (``±inf`` where missing).
+    ext_grid_index
+        pandapower index of the external grid feeding the feeder.
+    bus_alias
+        pandapower buses fused into another (closed bus–bus switches) → the bus that
+        represents them in ``bus_index``.
     gens
         Controllable static generators: DataFrame with columns ``bus`` (position),
         ``sgen`` (pandapower index), ``p_min_mw``, ``p_max_mw``, ``q_min_mvar``,
@@ -170,8 +166,13 @@ class Feeder:
     to_bus: IntArray
     r_pu: FloatArray
     x_pu: FloatArray
+    tap_ratio: FloatArray
     s_max_pu: FloatArray
     branch_element: tuple[tuple[str, int], ...]
+    g_from_pu: FloatArray
+    b_from_pu: FloatArray
+    g_to_pu: FloatArray
+    b_to_pu: FloatArray
     g_sh_pu: FloatArray
     b_sh_pu: FloatArray
     p_load_mw: FloatArray
@@ -188,6 +189,8 @@ class Feeder:
     gens: pd.DataFrame
     storage: pd.DataFrame
     net: Any = field(repr=False)
+    ext_grid_index: int = 0
+    bus_alias: dict[int, int] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -223,10 +226,30 @@ class Feeder:
         data = np.ones(len(rows))
         return sp.csr_matrix((data, (rows, cols)), shape=(self.n_bus, self.n_branch))
 
+    def subtree_sum(self, s: FloatArray) -> FloatArray:
+        """β (L, T) solving β_l = s_{to(l)} + Σ_{k: from(k) = to(l)} β_k / τ_k².
+
+        The adjoint of the voltage-drop recursion: with all τ = 1 it is Πᵀ s (the sum of
+        ``s`` over the subtree each branch feeds); an off-nominal ratio scales what
+        passes through its transformer by 1/τ².
+        """
+        from scipy.sparse.linalg import spsolve_triangular
+
+        nl = self.n_branch
+        k = np.flatnonzero(self.from_bus > 0)
+        child = sp.csr_matrix(
+            (1.0 / self.tap_ratio[k] ** 2, (self.from_bus[k] - 1, k)), shape=(nl, nl)
+        )
+        rhs = np.asarray(s, dtype=float)[1:]
+        if np.all(self.tap_ratio == 1.0):
+            return np.asarray(self.path_matrix().T @ np.asarray(s, dtype=float))
+        out = spsolve_triangular(sp.identity(nl, format="csr") - child, rhs, lower=False)
+        return np.asarray(out, dtype=float).reshape(rhs.shape)
+
     def bus_position(self, bus: int) -> int:
         """Position of pandapower bus ``bus``; raises ``InputError`` if not in the feeder."""
         try:
-            return _int(self.bus_index.get_loc(bus))
+            return _int(self.bus_index.get_loc(self.bus_alias.get(bus, bus)))
         except KeyError:
             raise InputError("bus", bus, "not an in-service bus of this feeder") from None
 
@@ -247,10 +270,15 @@ class Feeder:
             )
         return pos
 
-    # ------------------------------------------------------------------ builder
+    # ------------------------------------------------------------------ builders
     @classmethod
     def from_pandapower(
-        cls, net: Any = None, *, name: str | None = None, s_base_mva: float | None = None
+        cls,
+        net: Any = None,
+        *,
+        name: str | None = None,
+        s_base_mva: float | None = None,
+        ext_grid: int | None = None,
     ) -> Feeder:
         """Build a radial :class:`Feeder` from a pandapower network.
 
@@ -266,406 +294,229 @@ class Feeder:
             load))`` (1 MVA for case33bw's 3.7 MW), which keeps the cone program well
             scaled (the network's ``sn_mva`` is not used: with tiny per-bus loads on a
             large base Clarabel stalls at "optimal_inaccurate").
+        ext_grid
+            Index of the external grid (substation) to build the feeder of, when the
+            network has several (e.g. ``mv_oberrhein``): the feeder is the part of the
+            network connected to it (see :meth:`per_ext_grid`).
 
-        Supported elements: buses, lines (incl. charging and conductance), two-winding
-        transformers at nominal ratio and neutral tap (any vector-group phase shift;
-        magnetising branch split half to each end), shunts, loads, static generators
-        (``controllable`` ones become OPF decisions), storage, exactly one external grid,
-        switches of type line/transformer (an open switch removes the branch; a line
-        open at one end only stays as its charging shunt at the other end). Out-of-
-        service elements are ignored (e.g. the five open tie lines of ``case33bw``).
+        Elements are modelled as pandapower's power flow and OPF model them
+        (:mod:`evagg.grid.ppnet`, ``docs/grid.md`` §1): lines (pi model, charging and
+        conductance), two-winding transformers (T model as its exact pi equivalent, tap
+        positions as an off-nominal ratio, any vector group), shunts, loads, static
+        generators (``controllable`` ones become OPF decisions), storage, external
+        grids, switches (open line/transformer switches remove the branch; a line open
+        at one end stays as its charging shunt; closed bus–bus switches fuse buses, as
+        in pandapower). Parallel branches between the same buses are merged.
+        Out-of-service elements are ignored (e.g. the five open tie lines of case33bw).
 
         Raises
         ------
         TopologyError
             If the in-service branches form a loop (the loop's buses and branches are
-            named) or some in-service bus is not connected to the external grid.
+            named), some in-service bus is not connected to the external grid, or two
+            external grids are connected.
         InputError
-            For unsupported elements (``gen``, ``trafo3w``, ``impedance``, closed
-            bus–bus switches, off-nominal transformers) or bad data.
+            For unsupported elements (``gen``, ``trafo3w``, ``impedance``, tabular tap
+            changers), several external grids without ``ext_grid``, or bad data.
         """
         if net is None:
             import pandapower.networks as pn
 
             net = pn.case33bw()
         net = copy.deepcopy(net)
-        if s_base_mva is None:
-            loads = _active(net, "load")
-            total = float(np.abs(_col(loads, "p_mw", 0.0)).sum()) if len(loads) else 0.0
-            s_base = 10.0 ** np.floor(np.log10(total)) if total > 0 else 1.0
-        else:
-            s_base = float(s_base_mva)
-            if not (np.isfinite(s_base) and s_base > 0):
-                raise InputError("s_base_mva", s_base_mva, "must be a positive number [MVA]")
-        f_hz = float(getattr(net, "f_hz", 50.0) or 50.0)
-
-        for tab in ("gen", "trafo3w", "impedance", "ward", "xward", "dcline"):
-            df = _active(net, tab)
-            if len(df):
-                raise InputError(
-                    f"net.{tab}",
-                    list(df.index[:5]),
-                    f"in-service {tab} elements are not supported by the radial DistFlow "
-                    "model; convert them (e.g. gen → controllable sgen) or take them out "
-                    "of service",
-                )
-
-        buses = _active(net, "bus")
+        s_base = _base_mva(net, s_base_mva)
+        ppnet.check_supported(net)
+        buses = ppnet.active(net, "bus")
         if len(buses) == 0:
             raise InputError("net.bus", 0, "network has no in-service bus")
-        bus_ok = set(int(b) for b in buses.index)
-
-        open_lines: dict[int, set[int]] = {}  # line → buses at which it is switched open
-        open_trafos: set[int] = set()
-        sw = getattr(net, "switch", pd.DataFrame())
-        for idx, row in sw.iterrows() if len(sw) else []:
-            closed = bool(row["closed"])
-            et = str(row["et"])
-            if et == "l" and not closed:
-                open_lines.setdefault(int(row["element"]), set()).add(int(row["bus"]))
-            elif et == "t" and not closed:
-                open_trafos.add(int(row["element"]))
-            elif et == "b" and closed:
-                a, b = int(row["bus"]), int(row["element"])
-                if a in bus_ok and b in bus_ok:
-                    raise InputError(
-                        "net.switch",
-                        _int(idx),
-                        f"closed bus–bus switch between buses {a} and {b} is not supported; "
-                        "merge the buses or open the switch",
-                    )
-
-        # --- branches: (u, v, r_pu, x_pu, g_half, b_half at each end, s_max, kind, idx)
-        br_u: list[int] = []
-        br_v: list[int] = []
-        br_r: list[float] = []
-        br_x: list[float] = []
-        br_s: list[float] = []
-        br_el: list[tuple[str, int]] = []
-        sh_g: dict[int, float] = {}
-        sh_b: dict[int, float] = {}
         vn = buses["vn_kv"].astype(float)
-
-        def add_shunt(bus: int, g: float, b: float) -> None:
-            sh_g[bus] = sh_g.get(bus, 0.0) + g
-            sh_b[bus] = sh_b.get(bus, 0.0) + b
-
-        lines = _active(net, "line")
-        for idx, ln in lines.iterrows():
-            u, v = int(ln["from_bus"]), int(ln["to_bus"])
-            if u not in bus_ok or v not in bus_ok:
-                continue
-            opened = open_lines.get(_int(idx), set()) & {u, v}
-            par = float(ln.get("parallel", 1) or 1)
-            length = float(ln["length_km"])
-            z_base = vn[u] ** 2 / s_base
-            r = float(ln["r_ohm_per_km"]) * length / par / z_base
-            x = float(ln["x_ohm_per_km"]) * length / par / z_base
-            if not (np.isfinite(r) and np.isfinite(x)) or r < 0 or x < 0 or r + x <= 0:
-                raise InputError(f"net.line[{idx}]", (r, x), "needs finite r, x ≥ 0, not both 0")
-            c = float(ln.get("c_nf_per_km", 0.0) or 0.0)
-            g = float(ln.get("g_us_per_km", 0.0) or 0.0)
-            b_tot = 2 * np.pi * f_hz * c * 1e-9 * length * par * z_base
-            g_tot = g * 1e-6 * length * par * z_base
-            if len(opened) == 2:
-                continue
-            if len(opened) == 1:
-                # open at one end only: the line still charges from the other end, a
-                # shunt Y/2 + 1/(Z + 2/Y) there (pi model with the far end open)
-                live = v if u in opened else u
-                y_half = complex(g_tot, b_tot) / 2
-                y_in = y_half + (1 / (complex(r, x) + 1 / y_half) if y_half != 0 else 0)
-                add_shunt(live, y_in.real, y_in.imag)
-                continue
-            for bus in (u, v):
-                add_shunt(bus, g_tot / 2, b_tot / 2)
-            imax = float(ln.get("max_i_ka", np.inf)) * float(ln.get("df", 1.0) or 1.0) * par
-            loading = float(ln.get("max_loading_percent", 100.0))
-            if not np.isfinite(loading):
-                loading = 100.0
-            s_max = np.sqrt(3) * vn[u] * imax * loading / 100 / s_base
-            br_u.append(u)
-            br_v.append(v)
-            br_r.append(r)
-            br_x.append(x)
-            br_s.append(s_max if s_max < UNLIMITED_S_PU else np.inf)
-            br_el.append(("line", _int(idx)))
-
-        trafos = _active(net, "trafo")
-        for idx, tr in trafos.iterrows():
-            u, v = int(tr["hv_bus"]), int(tr["lv_bus"])
-            if _int(idx) in open_trafos or u not in bus_ok or v not in bus_ok:
-                continue
-            for side, bus in (("vn_hv_kv", u), ("vn_lv_kv", v)):
-                if abs(float(tr[side]) - vn[bus]) > 1e-6 * vn[bus]:
-                    raise InputError(
-                        f"net.trafo[{idx}].{side}",
-                        float(tr[side]),
-                        f"differs from bus {bus} vn_kv={vn[bus]}: off-nominal ratios "
-                        "are not supported",
-                    )
-            tap_pos, tap_neu = tr.get("tap_pos", np.nan), tr.get("tap_neutral", np.nan)
-            if pd.notna(tap_pos) and pd.notna(tap_neu) and float(tap_pos) != float(tap_neu):
-                raise InputError(
-                    f"net.trafo[{idx}].tap_pos", tap_pos, "only the neutral tap is supported"
-                )
-            # a phase shift (vector group, e.g. Dyn5 = 150°) only rotates the angles of
-            # the whole downstream subtree: irrelevant in a radial feeder (no loops)
-            par = float(tr.get("parallel", 1) or 1)
-            sn = float(tr["sn_mva"]) * par
-            z = float(tr["vk_percent"]) / 100 * s_base / sn
-            r = float(tr["vkr_percent"]) / 100 * s_base / sn
-            x = float(np.sqrt(max(z**2 - r**2, 0.0)))
-            gm = float(tr.get("pfe_kw", 0.0) or 0.0) / 1000 / s_base * par
-            ym = float(tr.get("i0_percent", 0.0) or 0.0) / 100 * sn / s_base
-            bm = -float(np.sqrt(max(ym**2 - gm**2, 0.0)))
-            add_shunt(u, gm / 2, bm / 2)  # T model ≈ pi: half the magnetising at each end
-            add_shunt(v, gm / 2, bm / 2)
-            loading = float(tr.get("max_loading_percent", 100.0))
-            if not np.isfinite(loading):
-                loading = 100.0
-            s_max = sn * loading / 100 / s_base
-            br_u.append(u)
-            br_v.append(v)
-            br_r.append(r)
-            br_x.append(x)
-            br_s.append(s_max if s_max < UNLIMITED_S_PU else np.inf)
-            br_el.append(("trafo", _int(idx)))
-
-        for _idx, sh in _active(net, "shunt").iterrows():
-            bus = int(sh["bus"])
-            if bus in bus_ok:
-                scale = float(sh.get("step", 1) or 1) * (float(sh["vn_kv"]) / vn[bus]) ** -2
-                # pandapower: p_mw, q_mvar consumed at v = 1 pu (q > 0 inductive)
-                add_shunt(
-                    bus, float(sh["p_mw"]) * scale / s_base, -float(sh["q_mvar"]) * scale / s_base
-                )
-
-        # --- slack
-        ext = _active(net, "ext_grid")
-        ext = ext[ext["bus"].astype(int).isin(bus_ok)] if len(ext) else ext
-        if len(ext) != 1:
-            raise InputError(
-                "net.ext_grid",
-                len(ext),
-                "a radial feeder needs exactly one in-service external grid (substation)",
-            )
-        eg = ext.iloc[0]
-        root = int(eg["bus"])
-
-        order, parent_pp, parent_br = _tree(root, bus_ok, br_u, br_v, br_el)
-
-        pos = {b: i for i, b in enumerate(order)}
-        n = len(order)
-        parent = np.full(n, -1, dtype=np.int64)
-        from_bus = np.zeros(n - 1, dtype=np.int64)
-        to_bus = np.arange(1, n, dtype=np.int64)
-        sel = np.zeros(n - 1, dtype=np.int64)
-        for j in range(1, n):
-            b = order[j]
-            parent[j] = pos[parent_pp[b]]
-            from_bus[j - 1] = parent[j]
-            sel[j - 1] = parent_br[b]
-        r_pu = np.asarray(br_r, dtype=float)[sel]
-        x_pu = np.asarray(br_x, dtype=float)[sel]
-        s_max_pu = np.asarray(br_s, dtype=float)[sel]
-        branch_element = tuple(br_el[k] for k in sel)
-        bus_index = pd.Index(order, name="bus")
-
-        g_sh = np.array([sh_g.get(b, 0.0) for b in order])
-        b_sh = np.array([sh_b.get(b, 0.0) for b in order])
-
-        def per_bus(df: pd.DataFrame, col: str, scale: bool = True) -> FloatArray:
-            out = np.zeros(n)
-            if len(df) == 0:
-                return out
-            vals = _col(df, col, 0.0) * (_col(df, "scaling", 1.0) if scale else 1.0)
-            for bus, val in zip(df["bus"].astype(int), vals, strict=True):
-                if bus in pos:
-                    out[pos[bus]] += val
-            return out
-
-        loads = _active(net, "load")
-        p_load = per_bus(loads, "p_mw")
-        q_load = per_bus(loads, "q_mvar")
-
-        sg = _active(net, "sgen")
-        sg_ctrl = _flag(sg, "controllable", False) if len(sg) else np.zeros(0, bool)
-        fixed_sg = sg[~sg_ctrl] if len(sg) else sg
-        p_fix = per_bus(fixed_sg, "p_mw")
-        q_fix = per_bus(fixed_sg, "q_mvar")
-
-        costs = getattr(net, "poly_cost", pd.DataFrame())
-
-        def lin_cost(et: str, idx: int) -> float:
-            if len(costs) == 0:
-                return 0.0
-            m = costs[(costs["et"] == et) & (costs["element"].astype(int) == idx)]
-            if len(m) == 0:
-                return 0.0
-            if float(m.iloc[0].get("cp2_eur_per_mw2", 0.0) or 0.0) != 0.0:
-                raise InputError(
-                    f"net.poly_cost[{et} {idx}].cp2_eur_per_mw2",
-                    m.iloc[0]["cp2_eur_per_mw2"],
-                    "quadratic costs are not supported (linear cp1 only)",
-                )
-            return float(m.iloc[0].get("cp1_eur_per_mw", 0.0) or 0.0)
-
-        gen_rows = []
-        if len(sg):
-            ctrl = sg[sg_ctrl]
-            for idx, gr in ctrl.iterrows():
-                bus = int(gr["bus"])
-                if bus not in pos:
-                    continue
-                p = float(gr["p_mw"]) * float(gr.get("scaling", 1.0) or 1.0)
-                q = float(gr.get("q_mvar", 0.0) or 0.0)
-                sn = float(gr.get("sn_mva", np.nan))
-                gen_rows.append(
-                    {
-                        "bus": pos[bus],
-                        "sgen": _int(idx),
-                        "p_min_mw": _num(gr.get("min_p_mw"), 0.0),
-                        "p_max_mw": _num(gr.get("max_p_mw"), p),
-                        "q_min_mvar": _num(gr.get("min_q_mvar"), q),
-                        "q_max_mvar": _num(gr.get("max_q_mvar"), q),
-                        "s_max_mva": sn if np.isfinite(sn) and sn > 0 else np.inf,
-                        "cost_eur_per_mwh": lin_cost("sgen", _int(idx)),
-                    }
-                )
-        gens = pd.DataFrame(
-            gen_rows,
-            columns=[
-                "bus",
-                "sgen",
-                "p_min_mw",
-                "p_max_mw",
-                "q_min_mvar",
-                "q_max_mvar",
-                "s_max_mva",
-                "cost_eur_per_mwh",
-            ],
-        )
-        for _, gr in gens.iterrows():
-            if gr["p_min_mw"] > gr["p_max_mw"] or gr["q_min_mvar"] > gr["q_max_mvar"]:
-                raise InputError(
-                    f"net.sgen[{gr['sgen']}]", gr.to_dict(), "minimum exceeds maximum (p or q)"
-                )
-
-        st = _active(net, "storage")
-        st_rows = []
-        if len(st):
-            st_ctrl = _flag(st, "controllable", False)
-            fixed_st = st[~st_ctrl]
-            p_load = p_load + per_bus(fixed_st, "p_mw")
-            q_load = q_load + per_bus(fixed_st, "q_mvar")
-            for idx, s in st[st_ctrl].iterrows():
-                bus = int(s["bus"])
-                if bus not in pos:
-                    continue
-                e_max = float(s["max_e_mwh"])
-                p_nom = abs(float(s["p_mw"])) or float(s.get("sn_mva", 0.0) or 0.0)
-                p_ch = _num(s.get("max_p_mw"), p_nom)
-                p_dis = -_num(s.get("min_p_mw"), -p_nom)
-                e_min = _num(s.get("min_e_mwh"), 0.0)
-                e0 = _num(s.get("soc_percent"), 50.0) / 100 * e_max
-                if not (0 <= e_min <= e0 <= e_max) or p_ch < 0 or p_dis < 0:
-                    raise InputError(
-                        f"net.storage[{idx}]",
-                        {"e_min": e_min, "e0": e0, "e_max": e_max, "p_ch": p_ch, "p_dis": p_dis},
-                        "needs 0 ≤ min_e_mwh ≤ soc·max_e_mwh ≤ max_e_mwh and "
-                        "max_p_mw ≥ 0 ≥ min_p_mw",
-                    )
-                st_rows.append(
-                    {
-                        "bus": pos[bus],
-                        "storage": _int(idx),
-                        "p_ch_max_mw": p_ch,
-                        "p_dis_max_mw": p_dis,
-                        "e_min_mwh": e_min,
-                        "e_max_mwh": e_max,
-                        "e0_mwh": e0,
-                    }
-                )
-        storage = pd.DataFrame(
-            st_rows,
-            columns=[
-                "bus",
-                "storage",
-                "p_ch_max_mw",
-                "p_dis_max_mw",
-                "e_min_mwh",
-                "e_max_mwh",
-                "e0_mwh",
-            ],
-        )
-
-        vmin = np.array(
-            [_num(buses.at[b, "min_vm_pu"] if "min_vm_pu" in buses else None, 0.9) for b in order]
-        )
-        vmax = np.array(
-            [_num(buses.at[b, "max_vm_pu"] if "max_vm_pu" in buses else None, 1.1) for b in order]
-        )
-
+        bus_ok = {int(b) for b in buses.index}
+        shunts = ppnet.bus_shunts(net, vn, s_base, bus_ok)
+        branches = ppnet.line_branches(net, vn, s_base, bus_ok, shunts)
+        branches += ppnet.trafo_branches(net, vn, s_base, bus_ok)
+        alias = ppnet.fused_buses(net, bus_ok)
+        branches = [replace(b, u=alias[b.u], v=alias[b.v]) for b in branches]
+        eg, root, keep = _select_ext_grid(net, alias, branches, ext_grid)
+        if keep != set(alias.values()):  # several external grids: this one's island only
+            branches = [b for b in branches if b.u in keep]
+            alias = {b: r for b, r in alias.items() if r in keep}
+            _isolate(net, set(alias), eg)
+        order, tree = _tree(root, set(alias.values()), ppnet.merge_parallel(branches))
+        pos = {b: order.index(alias[b]) for b in alias}
+        data = _bus_data(net, buses, order, pos, tree, shunts, eg)
         return cls(
             name=name or str(getattr(net, "name", "") or "feeder"),
             s_base_mva=s_base,
-            bus_index=bus_index,
+            bus_index=pd.Index(order, name="bus"),
             vn_kv=np.array([vn[b] for b in order]),
-            parent=parent,
-            from_bus=from_bus,
-            to_bus=to_bus,
-            r_pu=r_pu,
-            x_pu=x_pu,
-            s_max_pu=s_max_pu,
-            branch_element=branch_element,
-            g_sh_pu=g_sh,
-            b_sh_pu=b_sh,
-            p_load_mw=p_load,
-            q_load_mvar=q_load,
-            p_fixed_gen_mw=p_fix,
-            q_fixed_gen_mvar=q_fix,
-            v_min_pu=vmin,
-            v_max_pu=vmax,
-            v_slack_pu=_num(eg.get("vm_pu"), 1.0),
-            ext_p_min_mw=_num(eg.get("min_p_mw"), -np.inf),
-            ext_p_max_mw=_num(eg.get("max_p_mw"), np.inf),
-            ext_q_min_mvar=_num(eg.get("min_q_mvar"), -np.inf),
-            ext_q_max_mvar=_num(eg.get("max_q_mvar"), np.inf),
-            gens=gens,
-            storage=storage,
+            from_bus=np.array([order.index(b.u) for b in tree], dtype=np.int64),
+            to_bus=np.arange(1, len(order), dtype=np.int64),
+            r_pu=np.array([b.z.real for b in tree]),
+            x_pu=np.array([b.z.imag for b in tree]),
+            tap_ratio=np.array([b.tau for b in tree]),
+            s_max_pu=np.array([b.s_max for b in tree]),
+            branch_element=tuple((k, int(i)) for k, i in (b.element for b in tree)),
+            ext_grid_index=eg,
+            bus_alias={b: r for b, r in alias.items() if b != r},
             net=net,
+            **data,
         )
+
+    @classmethod
+    def per_ext_grid(cls, net: Any, **kwargs: Any) -> dict[int, Feeder]:
+        """One feeder per in-service external grid (the network part connected to it),
+        keyed by the external grid's index; ``kwargs`` as for :meth:`from_pandapower`."""
+        ext = ppnet.active(net, "ext_grid")
+        return {int(i): cls.from_pandapower(net, ext_grid=int(i), **kwargs) for i in ext.index}
+
+
+def _base_mva(net: Any, s_base_mva: float | None) -> float:
+    if s_base_mva is None:
+        loads = ppnet.active(net, "load")
+        total = float(np.abs(ppnet.column(loads, "p_mw", 0.0)).sum()) if len(loads) else 0.0
+        return float(10.0 ** np.floor(np.log10(total))) if total > 0 else 1.0
+    s_base = float(s_base_mva)
+    if not (np.isfinite(s_base) and s_base > 0):
+        raise InputError("s_base_mva", s_base_mva, "must be a positive number [MVA]")
+    return s_base
+
+
+def _component(root: int, branches: list[ppnet.Branch]) -> set[int]:
+    """Buses connected to ``root`` through ``branches``."""
+    adj: dict[int, list[int]] = {}
+    for b in branches:
+        adj.setdefault(b.u, []).append(b.v)
+        adj.setdefault(b.v, []).append(b.u)
+    seen, todo = {root}, [root]
+    while todo:
+        for nb in adj.get(todo.pop(), []):
+            if nb not in seen:
+                seen.add(nb)
+                todo.append(nb)
+    return seen
+
+
+def _select_ext_grid(
+    net: Any, alias: dict[int, int], branches: list[ppnet.Branch], ext_grid: int | None
+) -> tuple[int, int, set[int]]:
+    """``(external grid index, root bus, buses kept)``; several external grids need
+    ``ext_grid`` and must lie in separate islands."""
+    ext = ppnet.active(net, "ext_grid")
+    ext = ext[ext["bus"].astype(int).isin(list(alias))] if len(ext) else ext
+    idx = [int(i) for i in ext.index]
+    if not idx:
+        raise InputError("net.ext_grid", 0, "a radial feeder needs one in-service external grid")
+    if ext_grid is not None and int(ext_grid) not in idx:
+        raise InputError("ext_grid", ext_grid, f"not an in-service external grid; one of {idx}")
+    if ext_grid is None and len(idx) > 1:
+        raise InputError(
+            "net.ext_grid",
+            idx,
+            f"{len(idx)} in-service external grids, but a radial feeder has one substation "
+            "(slack): build one feeder per external grid with Feeder.per_ext_grid(net) or "
+            "Feeder.from_pandapower(net, ext_grid=<index>) (CLI: --ext-grid), or split the "
+            "net by substation (e.g. mv_oberrhein(separation_by_sub=True))",
+        )
+    chosen = int(ext_grid) if ext_grid is not None else idx[0]
+    ext_bus = {i: alias[_int(b)] for i, b in zip(idx, ext["bus"], strict=True)}
+    root = ext_bus[chosen]
+    if len(idx) == 1:
+        return chosen, root, set(alias.values())
+    keep = _component(root, branches)
+    others = [i for i in idx if i != chosen and ext_bus[i] in keep]
+    if others:
+        raise TopologyError(
+            "net.ext_grid",
+            [chosen, *others],
+            "these external grids are connected through in-service branches (several "
+            "slacks in one network); open a switch between them or take one out of service",
+        )
+    return chosen, root, keep
+
+
+def _isolate(net: Any, buses: set[int], ext_grid: int) -> None:
+    """Take every bus outside ``buses`` and every other external grid out of service in
+    the feeder's copy of the network (so pandapower's power flow sees the feeder only)."""
+    net.bus.loc[~net.bus.index.isin(list(buses)), "in_service"] = False
+    net.ext_grid.loc[net.ext_grid.index != ext_grid, "in_service"] = False
+
+
+def _bus_data(
+    net: Any,
+    buses: pd.DataFrame,
+    order: list[int],
+    pos: dict[int, int],
+    tree: list[ppnet.Branch],
+    shunts: dict[int, complex],
+    eg: int,
+) -> dict[str, Any]:
+    """Per-bus shunts, loads, fixed injections, limits and the device tables."""
+    n = len(order)
+    y_sh = np.zeros(n, dtype=complex)
+    for bus, y in shunts.items():
+        if bus in pos:
+            y_sh[pos[bus]] += y
+    for k, b in enumerate(tree):
+        y_sh[order.index(b.u)] += b.y_u
+        y_sh[k + 1] += b.y_v
+    loads, sg, st = (ppnet.active(net, t) for t in ("load", "sgen", "storage"))
+    fixed_sg = sg[~ppnet.flag(sg, "controllable")] if len(sg) else sg
+    fixed_st = st[~ppnet.flag(st, "controllable")] if len(st) else st
+    ext = net.ext_grid.loc[eg]
+    vmin, vmax = np.full(n, -np.inf), np.full(n, np.inf)
+    for bus, p in pos.items():  # fused buses: the tightest of their limits
+        vmin[p] = max(
+            vmin[p], _num(buses["min_vm_pu"].get(bus) if "min_vm_pu" in buses else None, 0.9)
+        )
+        vmax[p] = min(
+            vmax[p], _num(buses["max_vm_pu"].get(bus) if "max_vm_pu" in buses else None, 1.1)
+        )
+    return {
+        "parent": np.array([-1] + [order.index(b.u) for b in tree], dtype=np.int64),
+        "g_from_pu": np.array([b.y_u.real for b in tree]),
+        "b_from_pu": np.array([b.y_u.imag for b in tree]),
+        "g_to_pu": np.array([b.y_v.real for b in tree]),
+        "b_to_pu": np.array([b.y_v.imag for b in tree]),
+        "g_sh_pu": y_sh.real.copy(),
+        "b_sh_pu": y_sh.imag.copy(),
+        "p_load_mw": ppnet.per_bus(loads, "p_mw", pos, n) + ppnet.per_bus(fixed_st, "p_mw", pos, n),
+        "q_load_mvar": ppnet.per_bus(loads, "q_mvar", pos, n)
+        + ppnet.per_bus(fixed_st, "q_mvar", pos, n),
+        "p_fixed_gen_mw": ppnet.per_bus(fixed_sg, "p_mw", pos, n),
+        "q_fixed_gen_mvar": ppnet.per_bus(fixed_sg, "q_mvar", pos, n),
+        "v_min_pu": vmin,
+        "v_max_pu": vmax,
+        "v_slack_pu": _num(ext.get("vm_pu"), 1.0),
+        "ext_p_min_mw": _num(ext.get("min_p_mw"), -np.inf),
+        "ext_p_max_mw": _num(ext.get("max_p_mw"), np.inf),
+        "ext_q_min_mvar": _num(ext.get("min_q_mvar"), -np.inf),
+        "ext_q_max_mvar": _num(ext.get("max_q_mvar"), np.inf),
+        "gens": ppnet.gen_table(net, pos),
+        "storage": ppnet.storage_table(net, pos),
+    }
 
 
 def _int(value: Any) -> int:
     return int(value)
 
 
-def _num(value: Any, default: float) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return default
-    return default if np.isnan(x) else x
-
-
 def _tree(
-    root: int,
-    bus_ok: set[int],
-    br_u: list[int],
-    br_v: list[int],
-    br_el: list[tuple[str, int]],
-) -> tuple[list[int], dict[int, int], dict[int, int]]:
-    """BFS spanning tree from ``root``; raise TopologyError on a loop or isolated bus."""
+    root: int, bus_ok: set[int], branches: list[ppnet.Branch]
+) -> tuple[list[int], list[ppnet.Branch]]:
+    """BFS spanning tree from ``root``: bus order and the branch feeding each non-root
+    bus, oriented away from the root; raise TopologyError on a loop or isolated bus."""
+    br_el = [b.element for b in branches]
     adj: dict[int, list[tuple[int, int]]] = {b: [] for b in bus_ok}
-    for k, (u, v) in enumerate(zip(br_u, br_v, strict=True)):
-        if u == v:
+    for k, br in enumerate(branches):
+        if br.u == br.v:
             raise TopologyError(
-                f"net.{br_el[k][0]}", br_el[k][1], f"branch connects bus {u} to itself"
+                f"net.{br.element[0]}",
+                br.element[1],
+                f"branch connects bus {br.u} to itself (buses joined by closed bus–bus "
+                "switches are one bus)",
             )
-        adj[u].append((v, k))
-        adj[v].append((u, k))
+        adj[br.u].append((br.v, k))
+        adj[br.v].append((br.u, k))
     order = [root]
     parent: dict[int, int] = {root: root}
     parent_br: dict[int, int] = {}
@@ -699,7 +550,10 @@ def _tree(
             f"{root}; take them out of service or connect them",
             isolated_buses=tuple(missing),
         )
-    return order, parent, parent_br
+    tree = [branches[parent_br[b]] for b in order[1:]]
+    return order, [
+        br if br.v == b else br.reversed() for br, b in zip(tree, order[1:], strict=True)
+    ]
 
 
 def _loop(

@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from evagg.grid.distflow import DistFlowOptions
 
 __all__ = [
+    "LIMIT_FAMILIES",
     "OPTIONAL_NAMES",
     "GridModel",
+    "branch_end_flows",
     "constraint_branch_limits",
     "constraint_current_relaxation",
     "constraint_current_tangent",
@@ -54,12 +56,16 @@ __all__ = [
     "variables_generators",
     "variables_storage",
     "variables_substation",
+    "voltage_sending",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
+LIMIT_FAMILIES = ("line_send", "line_recv", "current_send", "current_recv")
+"""Branch-limit families: apparent power / current at the sending and receiving end."""
+
 OPTIONAL_NAMES = frozenset(
-    {"p_gen", "q_gen", "p_ch", "p_dis", "e", "line_send", "line_recv", "s_lo", "s_hi"}
+    {"p_gen", "q_gen", "p_ch", "p_dis", "e", "s_lo", "s_hi", *LIMIT_FAMILIES}
 )
 """Variables/constraints that exist only for some feeders or options (``None`` if absent)."""
 
@@ -141,6 +147,7 @@ class GridModel:
         self.cost_expr: cp.Expression = cp.Constant(0.0)
         self.loss_expr: cp.Expression = cp.Constant(0.0)
         self.lim_lines: npt.NDArray[np.int64] = np.array([], dtype=np.int64)
+        self.lim_current: npt.NDArray[np.int64] = np.array([], dtype=np.int64)
         self.v_min_used = feeder.v_min_pu[1:]
         self.v_max_used = feeder.v_max_pu[1:]
         self.set_loads(
@@ -369,15 +376,23 @@ def constraint_power_balance(m: GridModel) -> None:
     )
 
 
+def voltage_sending(m: GridModel) -> cp.Expression:
+    """Squared voltage behind each branch's ideal transformer, v_i / τ² (L, T) [pu]
+    (just v_i on a feeder without off-nominal ratios)."""
+    v_from = m.var["v"][m.feeder.from_bus, :]
+    tau = m.feeder.tap_ratio
+    return v_from if np.all(tau == 1.0) else cp.multiply((1.0 / tau**2)[:, None], v_from)
+
+
 def constraint_voltage_drop(m: GridModel) -> None:
-    """``voltage_drop``: v_j = v_i − 2(r P + x Q) + (r² + x²) ℓ per branch (L, T)."""
+    """``voltage_drop``: v_j = v_i/τ² − 2(r P + x Q) + (r² + x²) ℓ per branch (L, T)."""
     fd = m.feeder
     P, Q, ell, v = (m.var[k] for k in ("P", "Q", "ell", "v"))
     r, x = fd.r_pu[:, None], fd.x_pu[:, None]
     z2 = (fd.r_pu**2 + fd.x_pu**2)[:, None]
     m.con["voltage_drop"] = (
         v[1:, :]
-        - v[fd.from_bus, :]
+        - voltage_sending(m)
         + 2 * (cp.multiply(r, P) + cp.multiply(x, Q))
         - cp.multiply(z2, ell)
         == 0
@@ -385,16 +400,16 @@ def constraint_voltage_drop(m: GridModel) -> None:
 
 
 def constraint_current_relaxation(m: GridModel) -> None:
-    """``cone``: P² + Q² ≤ v_i ℓ as ‖(2P, 2Q, v_i − ℓ)‖ ≤ v_i + ℓ (L·T cones)."""
-    P, Q, ell, v = (m.var[k] for k in ("P", "Q", "ell", "v"))
-    v_from = v[m.feeder.from_bus, :]
+    """``cone``: P² + Q² ≤ w ℓ as ‖(2P, 2Q, w − ℓ)‖ ≤ w + ℓ, w = v_i/τ² (L·T cones)."""
+    P, Q, ell = (m.var[k] for k in ("P", "Q", "ell"))
+    v_from = voltage_sending(m)
     m.con["cone"] = _soc(v_from + ell, 2 * P, 2 * Q, v_from - ell)
 
 
 def constraint_current_tangent(m: GridModel) -> None:
     """``cone_tangent``: ℓ ≤ ∇g(z_k)·z + s, the reverse of the relaxed cone made convex.
 
-    g(P, Q, v) = (P² + Q²)/v is convex and homogeneous of degree 1, so its tangent at
+    g(P, Q, w) = (P² + Q²)/w (w = v_i/τ²) is convex and homogeneous of degree 1, so its tangent at
     the linearisation point z_k = (P_k, Q_k, v_k) is (2P_k/v_k) P + (2Q_k/v_k) Q −
     ((P_k² + Q_k²)/v_k²) v (no constant). Together with ``cone`` (ℓ ≥ g) it forces
     ℓ = g up to the slack ``s_tangent ≥ 0`` [pu], penalised by ``tau`` [EUR/pu] in the
@@ -403,7 +418,7 @@ def constraint_current_tangent(m: GridModel) -> None:
     parameters ``a_p, a_q, a_v`` (L, T) and ``tau``, updated by the solver loop.
     """
     nl, t = m.feeder.n_branch, m.n_slots
-    P, Q, ell, v = (m.var[k] for k in ("P", "Q", "ell", "v"))
+    P, Q, ell = (m.var[k] for k in ("P", "Q", "ell"))
     for k in ("a_p", "a_q", "a_v"):
         m.param[k] = cp.Parameter((nl, t), name=k)
     m.param["tau"] = cp.Parameter(nonneg=True, name="tau")
@@ -411,25 +426,72 @@ def constraint_current_tangent(m: GridModel) -> None:
     tangent = (
         cp.multiply(m.param["a_p"], P)
         + cp.multiply(m.param["a_q"], Q)
-        + cp.multiply(m.param["a_v"], v[m.feeder.from_bus, :])
+        + cp.multiply(m.param["a_v"], voltage_sending(m))
     )
     m.con["cone_tangent"] = ell - tangent - m.var["s_tangent"] <= 0
     m.cost["tangent_penalty"] = m.param["tau"] * cp.sum(m.var["s_tangent"])
 
 
-def constraint_branch_limits(m: GridModel) -> None:
-    """``line_send``/``line_recv``: ‖(P, Q)‖ ≤ S̄ and ‖(P − rℓ, Q − xℓ)‖ ≤ S̄ (eq. 8) on
-    branches with a finite rating (if ``options.line_limits``)."""
+def branch_end_flows(
+    m: GridModel, k: npt.NDArray[np.int64]
+) -> tuple[tuple[cp.Expression, cp.Expression, cp.Expression], ...]:
+    """``((P_f, Q_f, v_i), (P_t, Q_t, v_j))`` of branches ``k``: the power entering at the
+    sending end and leaving at the receiving end [pu], each branch's own end shunts
+    included (the flows pandapower's OPF limits), with the end buses' squared voltages.
+
+    P_f = P + g_f v_i, Q_f = Q − b_f v_i; P_t = P − rℓ − g_t v_j, Q_t = Q − xℓ + b_t v_j.
+    """
     fd = m.feeder
-    k = np.flatnonzero(np.isfinite(fd.s_max_pu)) if m.options.line_limits else np.array([], int)
-    m.lim_lines = k
-    if not k.size:
-        return
     P, Q, ell = (m.var[n][k, :] for n in ("P", "Q", "ell"))
-    smax = np.repeat(fd.s_max_pu[k][:, None], m.n_slots, 1)
-    m.con["line_send"] = _soc(smax, P, Q)
-    r, x = fd.r_pu[k][:, None], fd.x_pu[k][:, None]
-    m.con["line_recv"] = _soc(smax, P - cp.multiply(r, ell), Q - cp.multiply(x, ell))
+    v_i, v_j = m.var["v"][fd.from_bus[k], :], m.var["v"][fd.to_bus[k], :]
+
+    def c(a: FloatArray) -> FloatArray:
+        return a[k][:, None]
+
+    send = (
+        P + cp.multiply(c(fd.g_from_pu), v_i),
+        Q - cp.multiply(c(fd.b_from_pu), v_i),
+        v_i,
+    )
+    recv = (
+        P - cp.multiply(c(fd.r_pu), ell) - cp.multiply(c(fd.g_to_pu), v_j),
+        Q - cp.multiply(c(fd.x_pu), ell) + cp.multiply(c(fd.b_to_pu), v_j),
+        v_j,
+    )
+    return send, recv
+
+
+def constraint_branch_limits(m: GridModel) -> None:
+    """Branch ratings at both ends (seed eq. 8, as pandapower states them), where finite
+    and ``options.line_limits``:
+
+    * ``line_send``/``line_recv`` (apparent power): ‖(P_e, Q_e)‖ ≤ S̄ — transformers
+      always (pandapower's OPF), lines with ``options.line_rating == "apparent"``;
+    * ``current_send``/``current_recv`` (lines, ``line_rating == "current"``, default):
+      |I_e|² = (P_e² + Q_e²)/v_e ≤ Ī², i.e. ‖(2P_e, 2Q_e, v_e − Ī²)‖ ≤ v_e + Ī², with
+      Ī = S̄ in per unit (max_i_ka·df·parallel·max_loading_percent/100).
+
+    End flows ``(P_e, Q_e)`` from :func:`branch_end_flows`. ``m.lim_lines`` holds the
+    apparent-limited branches, ``m.lim_current`` the current-limited ones.
+    """
+    fd, o = m.feeder, m.options
+    finite = np.isfinite(fd.s_max_pu) & bool(o.line_limits)
+    is_line = np.array([kind == "line" for kind, _ in fd.branch_element], dtype=bool)
+    current = finite & is_line & (o.line_rating == "current")
+    m.lim_lines = np.flatnonzero(finite & ~current)
+    m.lim_current = np.flatnonzero(current)
+    if m.lim_lines.size:
+        k = m.lim_lines
+        smax = np.repeat(fd.s_max_pu[k][:, None], m.n_slots, 1)
+        send, recv = branch_end_flows(m, k)
+        m.con["line_send"] = _soc(smax, send[0], send[1])
+        m.con["line_recv"] = _soc(smax, recv[0], recv[1])
+    if m.lim_current.size:
+        k = m.lim_current
+        i2 = np.repeat((fd.s_max_pu[k] ** 2)[:, None], m.n_slots, 1)
+        send, recv = branch_end_flows(m, k)
+        for name, (p, q, v_e) in (("current_send", send), ("current_recv", recv)):
+            m.con[name] = _soc(v_e + i2, 2 * p, 2 * q, v_e - i2)
 
 
 def constraint_voltage_limits(m: GridModel) -> None:

@@ -40,7 +40,8 @@ def _val(m: GridModel, name: str) -> FloatArray:
 
 
 def relaxation_gap(m: GridModel) -> tuple[float, float]:
-    """``(abs, rel)``: max |P² + Q² − v_i ℓ| [pu²] and the same relative to its slot.
+    """``(abs, rel)``: max |P² + Q² − w ℓ| [pu²] (w = v_i/τ²) and the same relative to
+    its slot.
 
     Relative to the largest v ℓ of the same slot (scale-free; a per-branch ratio would
     be dominated by solver noise on branches with near-zero flow), but not to less than
@@ -50,7 +51,7 @@ def relaxation_gap(m: GridModel) -> tuple[float, float]:
     """
     fd = m.feeder
     P, Q, ell, v = (_val(m, k) for k in ("P", "Q", "ell", "v"))
-    v_from = v[fd.from_bus, :]
+    v_from = v[fd.from_bus, :] / fd.tap_ratio[:, None] ** 2
     gap = np.abs(P**2 + Q**2 - v_from * ell)
     load = np.abs(np.asarray(m.param["p_load_mw"].value)).sum(axis=0).max(initial=0.0)
     load_pu = max(float(load), float(np.abs(fd.p_load_mw).sum())) / fd.s_base_mva
@@ -124,14 +125,7 @@ def nodal_prices(m: GridModel) -> tuple[dict[str, FloatArray], dict[str, FloatAr
         _dual(m, "cone", 0).reshape((nl, t), order="F"),
         *(uu[i].reshape((nl, t), order="F") for i in range(3)),
     )
-    w_s = [np.zeros((nl, t)), np.zeros((nl, t))]
-    w_r = [np.zeros((nl, t)), np.zeros((nl, t))]
-    k = m.lim_lines
-    for dst, name in ((w_s, "line_send"), (w_r, "line_recv")):
-        if name in m.con:
-            ww = _dual(m, name, 1)
-            dst[0][k, :] = ww[0].reshape((k.size, t), order="F")
-            dst[1][k, :] = ww[1].reshape((k.size, t), order="F")
+    lim_f, lim_t = _limit_multipliers(m)
     nu_lo, nu_hi = np.zeros((n, t)), np.zeros((n, t))
     nu_lo[1:], nu_hi[1:] = _dual(m, "v_lower"), _dual(m, "v_upper")
     tangent = None
@@ -145,14 +139,43 @@ def nodal_prices(m: GridModel) -> tuple[dict[str, FloatArray], dict[str, FloatAr
         u_cone=u_cone,
         nu_lo=nu_lo,
         nu_hi=nu_hi,
-        w_send=(w_s[0], w_s[1]),
-        w_recv=(w_r[0], w_r[1]),
+        lim_from=lim_f,
+        lim_to=lim_t,
         tangent=tangent,  # type: ignore[arg-type]
     )
     scale = 1.0 / (fd.s_base_mva * m.dt_h)
     act = {key: val * scale for key, val in act.items()} | {"price": lam * scale}
     rea = {key: val * scale for key, val in rea.items()} | {"price": mu * scale}
     return act, rea
+
+
+def _limit_multipliers(
+    m: GridModel,
+) -> tuple[tuple[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray, FloatArray]]:
+    """``(a_P, a_Q, a_v)`` per branch and slot at the sending and receiving end: the
+    rating cones' Lagrangian terms −a_P P_e − a_Q Q_e − a_v v_e (zeros where absent).
+
+    Apparent ‖(P_e, Q_e)‖ ≤ S̄, dual (w0, w1, w2): (w1, w2, 0). Current
+    ‖(2P_e, 2Q_e, v_e − Ī²)‖ ≤ v_e + Ī², dual (w0, w1, w2, w3): (2w1, 2w2, w0 + w3).
+    """
+    nl, t = m.feeder.n_branch, m.n_slots
+    ends = [[np.zeros((nl, t)) for _ in range(3)] for _ in range(2)]
+    for name, k, end in (
+        ("line_send", m.lim_lines, 0),
+        ("line_recv", m.lim_lines, 1),
+        ("current_send", m.lim_current, 0),
+        ("current_recv", m.lim_current, 1),
+    ):
+        if name not in m.con:
+            continue
+        w0 = _dual(m, name, 0).reshape((k.size, t), order="F")
+        ww = [row.reshape((k.size, t), order="F") for row in _dual(m, name, 1)]
+        current = name.startswith("current")
+        terms = (2 * ww[0], 2 * ww[1], w0 + ww[2]) if current else (ww[0], ww[1], 0 * w0)
+        for i, term in enumerate(terms):
+            ends[end][i][k, :] += term
+    f, to = ends
+    return (f[0], f[1], f[2]), (to[0], to[1], to[2])
 
 
 def check_decomposition(
