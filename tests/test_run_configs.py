@@ -55,6 +55,17 @@ FAST: dict[str, dict[str, Any] | None] = {
         "history_days": 10,
     },
     "dso_game": {"n_users": 30},
+    "bidding_backtest": {
+        "start": "2024-03-12",
+        "end": "2024-03-12",
+        "workers": 0,
+        "strategies": ["seed_b1", "simple_rule", "perfect_foresight"],
+        "n_scenarios": 12,
+        "reduce_to": 3,
+        "n_rivals": 2,
+        "n_sim_evs": 50,
+        "train_days": 7,
+    },
     # The demo's config is the `evagg demo` default, which conftest's `demo_dir` runs once
     # per session through the same registry (run.json, verifications.json, report.html).
     "demo": None,

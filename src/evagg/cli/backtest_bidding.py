@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,15 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from evagg.errors import InputError
-
-
-def _date(field: str, text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, text, "expected a date YYYY-MM-DD") from None
 
 
 def bidding(
@@ -61,42 +51,30 @@ def bidding(
     foresight; pessimistic and optimistic tie-breaks), `summary.json`,
     `cumulative_profit.png` and the engine's per-day files to OUT.
     """
-    from evagg.studies.bidding_backtest import BiddingBacktestConfig, run, write_outputs
+    from evagg.studies.bidding_backtest import Config, run, write_outputs
 
-    d0, d1 = _date("--start", start), _date("--end", end)
-    if d1 < d0:
-        raise InputError("--end", end, f"before --start {start}")
-    if every_days < 1:
-        raise InputError("--every-days", every_days, "must be >= 1")
     names = tuple(s.strip() for s in strategies.split(",") if s.strip())
-    try:
-        cfg = BiddingBacktestConfig(
-            strategies=names,
-            switching_cost_eur_per_mwh=switching_cost,
-            n_scenarios=scenarios,
-            reduce_to=reduce_to,
-            rule_margin_eur_per_mwh=margin,
-            n_draws=draws,
-        )
-    except ValueError as exc:  # pydantic ValidationError names the field and value
-        raise InputError("options", names, str(exc).splitlines()[-1].strip()) from None
-    res = run(
-        cfg,
-        d0,
-        d1,
-        out,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        seed=seed,
-        progress=not as_json,
+    cfg = Config(
+        start=start,
+        end=end,
         every_days=every_days,
-    )
+        workers=workers,
+        seed=seed,
+        days_dir=str(out),
+        resume=resume,
+        strategies=names,
+        switching_cost_eur_per_mwh=switching_cost,
+        n_scenarios=scenarios,
+        reduce_to=reduce_to,
+        rule_margin_eur_per_mwh=margin,
+        n_draws=draws,
+    )  # invalid values raise ConfigError naming the option and the value
+    res = run(cfg, scheduler=scheduler, show_progress=not as_json)
     write_outputs(res, out)
     if as_json:
         typer.echo(json.dumps(res.summary(), default=str))
         return
-    table = Table(title=f"bidding {d0} to {d1}, pessimistic ties (optimistic in brackets)")
+    table = Table(title=f"bidding {start} to {end}, pessimistic ties (optimistic in brackets)")
     for col in ("strategy", "days", "mean [EUR/d]", "CVaR95 [EUR/d]", "losing days", "% of PF"):
         table.add_column(col)
     for r in res.summary_table.to_dict(orient="records"):

@@ -43,8 +43,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from evagg._checks import IsoDate
 from evagg.bidding import (
     DA_PRICE,
     DEMAND,
@@ -66,12 +67,13 @@ from evagg.bidding.strategies import (
 from evagg.errors import InputError
 from evagg.optim.core import cvar_of_samples
 from evagg.scenarios import ScenarioSet
-from evagg.studies.base import Verification, check_at_most, write_verifications
+from evagg.studies.base import StudyConfig, Verification, check_at_most, write_verifications
 from evagg.studies.bidding_day import outcome_inputs
 
 __all__ = [
     "BiddingBacktestConfig",
     "BiddingBacktestResult",
+    "Config",
     "day_forecast",
     "evaluate_bidding_day",
     "realised_outcome",
@@ -86,11 +88,26 @@ DATA_RANGE = (dt.date(2015, 3, 1), dt.date(2025, 1, 6))
 _MAX_GAP_HOURS = 1  # the bundled series lacks 2023-12-31 00:00 and 2024-12-31 00:00
 
 
-class BiddingBacktestConfig(BaseModel):
-    """Settings of the bidding backtest (all with defaults; units in the names)."""
+class Config(StudyConfig):
+    """Bidding strategies out of sample over a date range (all options with defaults).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The range and how it runs (``start``, ``end``, ``every_days``, ``workers``, ``seed``,
+    ``days_dir``, ``resume``) do not change a day's rows; the other fields are the model
+    and forecast settings every day uses.
+    """
 
+    start: IsoDate = Field(default="2024-01-01", description="First market day.")
+    end: IsoDate = Field(default="2024-12-31", description="Last market day (inclusive).")
+    every_days: int = Field(default=1, ge=1, description="Every k-th day from start.")
+    workers: int = Field(
+        default=2, ge=0, description="dask worker processes; 0 = days one by one in-process"
+    )
+    seed: int = Field(default=0, ge=0, description="Run seed (one seed per day from it).")
+    days_dir: str | None = Field(
+        default=None,
+        description="Folder of the per-day results (resumable); default a temporary one",
+    )
+    resume: bool = Field(default=False, description="Keep the days already in days_dir.")
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     n_scenarios: int = Field(default=200, ge=1, description="market scenarios generated")
     reduce_to: int = Field(default=7, ge=1, description="kept by fast forward selection")
@@ -119,6 +136,18 @@ class BiddingBacktestConfig(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError(f"strategies: duplicate names in {v}")
         return v
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, v: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and v < start:
+            raise ValueError(f"{v} is before start {start}")
+        return v
+
+
+BiddingBacktestConfig = Config
+"""The study's :class:`Config` under its former name."""
 
 
 def _tz(series: pd.Series) -> Any:
@@ -460,38 +489,44 @@ class BiddingBacktestResult:
 
 
 def run(
-    config: BiddingBacktestConfig,
-    start: dt.date,
-    end: dt.date,
-    out_dir: Path,
+    config: Config,
     *,
-    workers: int = 2,
     scheduler: str | None = None,
-    resume: bool = False,
-    seed: int = 0,
-    progress: bool = True,
-    every_days: int = 1,
+    show_progress: bool = False,
 ) -> BiddingBacktestResult:
     """Run :func:`evaluate_bidding_day` over [start, end] with :func:`evagg.backtest.run_backtest`.
 
     ``every_days`` > 1 evaluates a stated subsample (every k-th day from ``start``). The
-    engine keeps its per-day files in ``out_dir`` (resumable); no other I/O here.
+    engine keeps its per-day files in ``config.days_dir`` (resumable with ``resume``; a
+    temporary folder, removed afterwards, when unset); no other I/O. ``workers = 0`` runs
+    the days one by one in this process (no dask cluster), as does
+    ``scheduler="synchronous"``; a ``scheduler`` address uses a running dask cluster.
     """
-    from evagg.backtest import run_backtest
+    import tempfile
 
-    fn = functools.partial(_subsampled_day, config=config, start=start, every_days=every_days)
-    res = run_backtest(
-        fn,
-        start,
-        end,
-        out_dir,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        seed=seed,
-        progress=progress,
-        data_range=DATA_RANGE,
+    from evagg.backtest import run_backtest
+    from evagg.data import load_nl_day_ahead_prices
+
+    load_nl_day_ahead_prices()  # the bundled file every day reads (recorded in run.json)
+    start, end = dt.date.fromisoformat(config.start), dt.date.fromisoformat(config.end)
+    fn = functools.partial(
+        _subsampled_day, config=config, start=start, every_days=config.every_days
     )
+    if scheduler is None and config.workers == 0:
+        scheduler = "synchronous"
+    with tempfile.TemporaryDirectory(prefix="evagg-bidding-days-") as tmp:
+        res = run_backtest(
+            fn,
+            start,
+            end,
+            Path(config.days_dir) if config.days_dir else Path(tmp),
+            workers=max(config.workers, 1),
+            scheduler=scheduler,
+            resume=config.resume,
+            seed=config.seed,
+            progress=show_progress,
+            data_range=DATA_RANGE,
+        )
     daily = res.daily
     if not daily.empty:
         daily = daily.assign(date=pd.to_datetime(daily["date"]).dt.date.astype(str))
