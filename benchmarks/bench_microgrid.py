@@ -2,10 +2,14 @@
 
 Scenario: case33bw, Table 9 PV, Table A1 day, EVA at seed node 30 with the 74-vehicle
 fleet's reliable power (exact model, power basis), PV disturbance at the 0.95 bid.
-Both dispatches are scored by the same batched AC evaluation of eq. (13). Prints time
-and AC objective per method and the ratios (target: convex <= GA and >= 100x faster).
+Both dispatches are scored by the same batched AC evaluation of eq. (13). Prints wall
+and CPU time and the AC objective per method and the ratios (target: convex <= GA and
+>= 100x faster). Both methods run single-threaded (Clarabel; power-grid-model batches
+sequentially) and are warmed up first on a 4-slot day (imports, first-call caches), so
+that neither pays one-off costs the other does not. The seed gives no generation count;
+300 generations is the comparison the issue quotes (the GA is still improving then).
 
-Run: ``.venv/bin/python benchmarks/bench_microgrid.py [--generations 100] [--seed 0]``
+Run: ``.venv/bin/python benchmarks/bench_microgrid.py [--generations 300] [--seed 0]``
 """
 
 from __future__ import annotations
@@ -22,9 +26,15 @@ from evagg.microgrid.ga import solve_ga
 from evagg.studies.microgrid import Config, _fleet_bids
 
 
+def _timed(fn):  # type: ignore[no-untyped-def]
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--generations", type=int, default=100)
+    ap.add_argument("--generations", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--disturbance", default="pv")
     args = ap.parse_args()
@@ -35,41 +45,35 @@ def main() -> None:
     rel = bids[0.95].to_numpy()
     base = build_system(day, feeder, eva_node=None, disturbance="none")
     ref = ACEvaluator(base).evaluate(Dispatch.zeros(base)).reference()
-    system = build_system(
-        day,
-        feeder,
-        eva_node=30,
-        bid_kw=rel,
-        reliable_kw=rel,
-        disturbance=args.disturbance,
-        eva_e_max_kwh=e_max,
-        eva_s_kva=max(s_kva, 1.1 * rel.max()),
-    )
+    kw = dict(eva_node=30, disturbance=args.disturbance, eva_e_max_kwh=e_max)
+    s_ev = max(s_kva, 1.1 * rel.max())
+    warm = build_system(day.iloc[40:44], feeder, bid_kw=rel[40:44], reliable_kw=rel[40:44],
+                        eva_s_kva=s_ev, **kw)  # fmt: skip
+    solve_convex(warm, ref)
+    solve_ga(warm, ref, n_gen=2)
+    system = build_system(day, feeder, bid_kw=rel, reliable_kw=rel, eva_s_kva=s_ev, **kw)
     ev = ACEvaluator(system)
-    t0 = time.perf_counter()
-    ev.evaluate(Dispatch.zeros(system, 40))
-    t_eval = time.perf_counter() - t0
-    conv = solve_convex(system, ref, ev)
-    f_c = float(ev.evaluate(conv.dispatch).objective(ref, system.weights)[0])
-    ga = solve_ga(system, ref, ev, n_gen=args.generations, seed=args.seed)
-    f_g = float(ev.evaluate(ga.dispatch).objective(ref, system.weights)[0])
-    load = os.getloadavg()[0]
-    print(f"96 slots, 33 buses; AC evaluation of 40 candidates x 96 slots: {t_eval:.2f} s")
-    print(f"{'method':<34} {'time [s]':>9} {'F (AC)':>9} {'V-band excess [pu]':>19}")
+    _, t_eval, _ = _timed(lambda: ev.evaluate(Dispatch.zeros(system, 40)))
+    conv, w_c, c_c = _timed(lambda: solve_convex(system, ref, ev))
+    ga, w_g, c_g = _timed(lambda: solve_ga(system, ref, ev, n_gen=args.generations, seed=args.seed))
     a_c, a_g = ev.evaluate(conv.dispatch), ev.evaluate(ga.dispatch)
-    print(
-        f"{'convex SOCP (boost x' + format(conv.loss_boost, 'g') + ')':<34} "
-        f"{conv.time_s:9.2f} {f_c:9.4f} {a_c.v_violation_pu[0]:19.4f}"
-    )
-    print(
-        f"{'GA pop 40, ' + str(args.generations) + ' generations':<34} "
-        f"{ga.time_s:9.2f} {f_g:9.4f} {a_g.v_violation_pu[0]:19.4f}"
-    )
+    f_c = float(a_c.objective(ref, system.weights)[0])
+    f_g = float(a_g.objective(ref, system.weights)[0])
+    load = os.getloadavg()[0]
+    print(f"96 slots, 33 buses; AC evaluation of 40 candidates x 96 slots: {t_eval:.3f} s")
+    print("| method | wall [s] | CPU [s] | F (AC eq. 13) | V-band excess [pu] |")
+    print("|---|---:|---:|---:|---:|")
+    name_c = f"convex SOCP (loss boost x{conv.loss_boost:g}, {conv.n_solves} solve)"
+    print(f"| {name_c} | {w_c:.3f} | {c_c:.3f} | {f_c:.4f} | {a_c.v_violation_pu[0]:.4f} |")
+    name_g = f"GA pop 40, {args.generations} generations"
+    print(f"| {name_g} | {w_g:.2f} | {c_g:.2f} | {f_g:.4f} | {a_g.v_violation_pu[0]:.4f} |")
     print(f"relaxation gap {conv.gap_rel:.1e}, SOCP vs AC max |dV| {conv.ac_max_dv_pu:.1e} pu")
-    ratio = ga.time_s / conv.time_s
+    per_gen = w_g / args.generations
+    print(f"GA time per generation {per_gen:.3f} s; convex = {w_c / per_gen:.1f} GA generations")
+    ratio, ratio_cpu = w_g / w_c, c_g / c_c
     print(
-        f"GA time / convex time: {ratio:.1f}  "
-        f"(target >= 100: {'met' if ratio >= 100 else 'NOT met'})"
+        f"GA time / convex time: {ratio:.0f} (wall), {ratio_cpu:.0f} (CPU)  "
+        f"(target >= 100: {'met' if min(ratio, ratio_cpu) >= 100 else 'NOT met'})"
     )
     print(f"convex <= GA: {'met' if f_c <= f_g else 'NOT met'}  (load {load:.1f} on 2 cores)")
 

@@ -257,4 +257,21 @@ def test_relaxation_is_inexact_for_eq13_at_the_seed_weights() -> None:
         gaps.append(relaxation_gap(m)[1])
     assert gaps[0] > 1e-2 and gaps[1] < 1e-4
     c = solve_convex(s, ref)
-    assert c.loss_boost == 10.0 and c.gap_rel < 1e-4
+    assert c.loss_boost == 10.0 and c.gap_rel < 1e-4 and c.n_solves == 1
+    # started at the seed's weights, the gap check fails and the re-solve repairs it
+    c1 = solve_convex(s, ref, loss_boost=1.0)
+    assert c1.loss_boost == 10.0 and c1.n_solves == 2 and c1.gap_rel < 1e-4
+    with pytest.raises(InputError, match=r"loss_boost=0\.5"):
+        solve_convex(s, ref, loss_boost=0.5)
+
+
+def test_infeasible_band_is_solved_soft_and_reported(small: MicrogridSystem) -> None:
+    # 0.999–1.0 pu cannot be held at the feeder end: the hard band is infeasible, the soft
+    # re-solve reports the miss (AC-verified) instead of raising or hiding it
+    from dataclasses import replace
+
+    tight = replace(small, v_min_pu=0.999, v_max_pu=1.0)
+    ev = ACEvaluator(tight)
+    c = solve_convex(tight, ev.evaluate(Dispatch.zeros(tight)).reference(), ev)
+    assert c.band_soft and c.gap_rel <= 1e-4
+    assert ev.evaluate(c.dispatch).v_violation_pu[0] > 1e-3
