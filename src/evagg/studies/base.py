@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from evagg.errors import InputError
+
+SEED_MAX = 2**32 - 1
+"""Largest study seed (numpy's ``SeedSequence`` entropy takes 32-bit words)."""
 
 __all__ = [
     "ConfigError",
@@ -168,3 +171,11 @@ class StudyConfig(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise config_error(exc, type(self)) from None
+
+    @model_validator(mode="after")
+    def _seed_in_numpy_range(self) -> Any:
+        # every study seeds numpy's Generator, which takes 0 <= seed < 2**32 per entry
+        seed = getattr(self, "seed", None)
+        if isinstance(seed, int) and not 0 <= seed <= SEED_MAX:
+            raise InputError("seed", seed, f"must be an integer in [0, {SEED_MAX}]")
+        return self
