@@ -125,6 +125,20 @@ def test_every_study_config_checks_its_dates_up_front() -> None:
     assert {"bidding_day", "dso_game", "v2g_pricing", "scenario_day"} <= set(checked)
 
 
+def test_every_study_seed_is_in_numpys_range() -> None:
+    # seed -1 gave numpy's "expected non-negative integer" traceback (game, microgrid, ...)
+    from evagg.studies.registry import studies
+
+    seeded = [s for s in studies().values() if "seed" in s.config_model.model_fields]
+    assert len(seeded) >= 5
+    for study in seeded:
+        for bad in (-1, 2**32):
+            with pytest.raises(ConfigError, match="seed") as info:
+                study.config_model(seed=bad)
+            assert info.value.value == bad, study.name
+        assert study.config_model(seed=2**32 - 1).seed == 2**32 - 1
+
+
 # ---------------------------------------------------------------- plausibility bounds
 @pytest.mark.parametrize(
     ("row", "column", "bound"),
