@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
@@ -101,3 +102,17 @@ def test_legend_positions(where: str) -> None:
     _fig, ax = style.new_figure()
     ax.plot([0, 1], [0, 1], label="x")
     assert style.legend_outside(ax, where) is not None
+
+
+def test_save_figures_uses_the_style_and_keeps_an_outside_legend(tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    fig, ax = style.new_figure(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="a rather long legend entry")
+    style.legend_outside(ax)
+    (path,) = style.save_figures({"f.png": fig}, tmp_path)
+    assert path == tmp_path / "f.png"
+    h, w = mpimg.imread(path).shape[:2]
+    # the style's 120 dpi; the tight bounding box widens the 4-inch canvas for the legend
+    assert 3 * 120 * 0.8 < h < 3 * 120 * 1.2
+    assert w > 4 * 120

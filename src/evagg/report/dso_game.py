@@ -13,6 +13,7 @@ from evagg.report.style import (
     hourly_steps,
     legend_outside,
     new_figure,
+    save_figure,
     time_axis,
     title,
 )
@@ -42,7 +43,7 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
     for ax in (a1, a2):
         legend_outside(ax)
     title(fig, "Game convergence (last day)", case, date)
-    files.append(_save(fig, out / "convergence.png"))
+    files.append(save_figure(fig, out / "convergence.png"))
 
     fig, ax = new_figure(figsize=(10, 5))
     pr = result.prices
@@ -57,7 +58,7 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
     time_axis(ax, idx)
     legend_outside(ax)
     title(ax, "DLMP and charging price by aggregator", case, date)
-    files.append(_save(fig, out / "prices.png"))
+    files.append(save_figure(fig, out / "prices.png"))
 
     days = result.days
     fig, (a1, a2) = new_figure(2, 1, figsize=(9, 6), sharex=True)
@@ -72,7 +73,7 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
     for ax in (a1, a2):
         legend_outside(ax)
     title(fig, f"Station choice and points over {cfg.days} day(s) from", case, cfg.date)
-    files.append(_save(fig, out / "shares_points.png"))
+    files.append(save_figure(fig, out / "shares_points.png"))
 
     if not result.comparison.empty:
         comp = result.comparison.set_index("case")
@@ -82,10 +83,5 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
         ax.set_xlabel(axis_label("case", None))
         ax.tick_params(axis="x", labelrotation=15)
         title(ax, "Welfare by coordination case", case, date)
-        files.append(_save(fig, out / "comparison.png"))
+        files.append(save_figure(fig, out / "comparison.png"))
     return files
-
-
-def _save(fig: object, path: Path) -> Path:
-    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
-    return path

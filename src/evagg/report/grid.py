@@ -150,8 +150,8 @@ def write_opf_outputs(
         {"losses_mw": res.losses_mw, "p_ext_mw": res.p_ext_mw, "q_ext_mvar": res.q_ext_mvar}
     ).to_csv(out / "slots.csv")
     (out / "summary.json").write_text(json.dumps(res.summary(), indent=1))
-    dlmp_heatmap_figure(res, case, date).savefig(out / "dlmp_heatmap.png", dpi=120)
-    voltage_figure(res, feeder, case, date).savefig(out / "voltage.png", dpi=120)
+    style.save_figure(dlmp_heatmap_figure(res, case, date), out / "dlmp_heatmap.png")
+    style.save_figure(voltage_figure(res, feeder, case, date), out / "voltage.png")
     return [
         out / "opf_buses.parquet",
         out / "summary.json",

@@ -150,8 +150,4 @@ def write_figures(result: Any, out: Path) -> list[Path]:
     figs["voltage_heatmap.png"] = voltage_heatmap_figure(result, *first)
     if result.ga_curves:
         figs["ga_convergence.png"] = convergence_figure(result)
-    paths = []
-    for name, fig in figs.items():
-        fig.savefig(out / name, dpi=110)
-        paths.append(out / name)
-    return paths
+    return style.save_figures(figs, out)

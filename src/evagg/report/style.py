@@ -19,8 +19,9 @@ distinct colours (no pair closer than 0.15 in RGB; tested).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
@@ -41,6 +42,8 @@ __all__ = [
     "legend_outside",
     "new_figure",
     "robust_limits",
+    "save_figure",
+    "save_figures",
     "style",
     "time_axis",
     "title",
@@ -201,6 +204,21 @@ def legend_outside(ax: Axes, where: str = "right", **kwargs: Any) -> Any:
             loc="upper center", bbox_to_anchor=(0.5, -0.18), borderaxespad=0.0, **kwargs
         )
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def save_figure(fig: Figure, path: Path | str, dpi: float | None = None) -> Path:
+    """Write ``fig`` (PNG by the suffix) in the style: :data:`RC`'s resolution (or
+    ``dpi``) and tight bounding box, so that a legend outside the data is not cut off.
+    Returns the path."""
+    path = Path(path)
+    with style():
+        fig.savefig(path, dpi=RC["savefig.dpi"] if dpi is None else dpi)
+    return path
+
+
+def save_figures(figs: Mapping[str, Figure], out_dir: Path | str) -> list[Path]:
+    """Write ``{file name: figure}`` into ``out_dir`` with :func:`save_figure`; the paths."""
+    return [save_figure(fig, Path(out_dir) / name) for name, fig in figs.items()]
 
 
 def robust_limits(values: Any, q: float = 0.01, pad: float = 0.08) -> tuple[float, float]:
