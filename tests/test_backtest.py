@@ -194,3 +194,31 @@ def test_scheduler_address_runs_on_an_existing_cluster(tmp_path: Path) -> None:
         progress=False,
     )
     assert _bytes(tmp_path / "a") == _bytes(tmp_path / "b")
+
+
+_SEEN: list[str] = []
+
+
+def _recording_day(day: dt.date, seed: int) -> pd.DataFrame:
+    """toy_day that records the order of the days it is called for (in-process runs)."""
+    _SEEN.append(day.isoformat())
+    return toy_day(day, seed)
+
+
+def test_spread_order_same_bytes_and_spread_prefix(reference: Path, tmp_path: Path) -> None:
+    from evagg.backtest.engine import spread_order
+
+    # bit-reversed positions: a permutation whose first 2^k entries are evenly spaced
+    assert spread_order(8) == [0, 4, 2, 6, 1, 5, 3, 7]
+    assert sorted(spread_order(15)) == list(range(15))
+    assert spread_order(15)[:4] == [0, 8, 4, 12]
+    _SEEN.clear()
+    res = run_backtest(
+        _recording_day, START, END, tmp_path, scheduler="synchronous", seed=7, progress=False,
+        order="spread",
+    )  # fmt: skip
+    assert _SEEN[:3] == ["2024-02-25", "2024-03-04", "2024-02-29"]  # positions 0, 8, 4
+    assert _bytes(tmp_path) == _bytes(reference)  # the order changes nothing else
+    assert res.daily["date"].is_monotonic_increasing
+    with pytest.raises(InputError, match="order='random'"):
+        run_backtest(toy_day, START, END, tmp_path / "new", scheduler="synchronous", order="random")

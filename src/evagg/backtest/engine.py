@@ -356,6 +356,7 @@ def run_backtest(
     progress: bool = True,
     data_range: tuple[dt.date, dt.date] | None = None,
     every: int = 1,
+    order: str = "date",
 ) -> BacktestResult:
     """Run ``day_fn`` for every day of ``[start, end]`` (inclusive), one dask task per day.
 
@@ -387,6 +388,11 @@ def run_backtest(
     every
         Run every ``every``-th day of the range only, starting at ``start`` (a stated
         subsample, e.g. 2 for every other day).
+    order
+        ``"date"`` (default): days are computed in date order. ``"spread"``: in
+        bit-reversed order of their position (the first 2^k computed days are evenly
+        spread over the range), so a long run stopped early has a sample of the whole
+        range, not its first months. The results do not depend on the order.
 
     Returns
     -------
@@ -403,6 +409,8 @@ def run_backtest(
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise InputError("every", every, "must be an integer >= 1")
     days = days[::every]
+    if order not in ("date", "spread"):
+        raise InputError("order", order, "must be 'date' or 'spread'")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError("workers", workers, "must be an integer >= 1")
     day_seed(seed, days[0])  # validates the seed
@@ -410,6 +418,8 @@ def run_backtest(
     out = Path(out_dir)
     done = _prepare(out, day_fn, seed, days, resume)
     todo = [d for d in days if d not in done]
+    if order == "spread":
+        todo = [todo[i] for i in spread_order(len(todo))]
     label = f"{_fn_name(day_fn).rsplit('.', 1)[-1]} {days[0]}..{days[-1]}"
     with _progress(progress, len(days), len(done), label) as advance:
         if todo and scheduler == "synchronous":
@@ -422,6 +432,13 @@ def run_backtest(
     return BacktestResult(
         daily=daily, failures=failures, out_dir=out, n_computed=len(todo), n_resumed=len(done)
     )
+
+
+def spread_order(n: int) -> list[int]:
+    """Positions 0..n-1 sorted by their bit-reversed binary index (van der Corput order):
+    every prefix of length 2^k is spread evenly over the range (0, n/2, n/4, 3n/4, ...)."""
+    bits = max(1, (n - 1).bit_length())
+    return sorted(range(n), key=lambda i: int(format(i, f"0{bits}b")[::-1], 2))
 
 
 def _store(out: Path, day: dt.date, outcome: tuple[str, Any]) -> None:

@@ -467,14 +467,15 @@ def build_bidding(
     beta
         Initial risk weight β ≥ 0 (a ``cp.Parameter``; change it and re-solve).
     formulation
-        ``"auto"`` (default): ``"enumeration"`` where it is exact (no average-price
-        cap), else ``"kkt"``; the choice is recorded in ``BiddingModel.formulation`` and
-        ``BiddingResult.formulation``. ``"kkt"``: the seed's reformulation (16)–(32)
-        through :func:`evagg.optim.bilevel.kkt_reformulate`. ``"enumeration"``: evagg's
-        exact alternative (:func:`price_candidates`): the offered price is chosen among the
-        breakpoints of the owners' response, one binary per (hour, candidate); no big-M.
-        Exact only without the average-price cap (raises otherwise). Both give the same
-        optimum (tests); enumeration is 3–100× faster (``benchmarks/bench_bidding.py``).
+        ``"auto"`` (default): ``"enumeration"``, exact for every input; the choice is
+        recorded in ``BiddingModel.formulation`` and ``BiddingResult.formulation``.
+        ``"kkt"``: the seed's reformulation (16)–(32) through
+        :func:`evagg.optim.bilevel.kkt_reformulate`. ``"enumeration"``: evagg's exact
+        alternative (:func:`price_candidates`): the offered price is chosen among the
+        breakpoints of the owners' response, one binary per (hour, candidate); no big-M;
+        with the average-price cap the intervals between breakpoints are added (a
+        continuous price inside one). Both give the same optimum (tests); enumeration is
+        10–250× faster (``benchmarks/bench_bidding.py``).
     rival_recourse
         ``False`` (seed eq. 6): the aggregator supplies ``E^D Σ_ξ v_ξ X_0(ξ)``, i.e. the
         rivals' uncertainty enters only through the expected share. ``True`` (evagg

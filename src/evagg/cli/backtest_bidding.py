@@ -31,6 +31,12 @@ def bidding(
     every_days: Annotated[
         int, typer.Option(help="Evaluate every k-th day from START (a stated subsample).")
     ] = 1,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="'date' or 'spread' (bit-reversed: a run stopped early samples the range)."
+        ),
+    ] = "date",
     switching_cost: Annotated[float, typer.Option(help="Switching cost K [EUR/MWh].")] = 10.0,
     scenarios: Annotated[int, typer.Option(help="Market scenarios generated per day.")] = 200,
     reduce_to: Annotated[int, typer.Option(help="Kept after fast forward reduction.")] = 7,
@@ -62,6 +68,7 @@ def bidding(
         seed=seed,
         days_dir=str(out),
         resume=resume,
+        order=order,  # type: ignore[arg-type]  # Config validates the value
         strategies=names,
         switching_cost_eur_per_mwh=switching_cost,
         n_scenarios=scenarios,

@@ -49,7 +49,7 @@ def bidding(
     formulation: Annotated[
         str,
         typer.Option(
-            help="'auto' (enumeration where exact, else KKT), 'kkt' (seed eqs. 16-32) or "
+            help="'auto' (= enumeration), 'kkt' (seed eqs. 16-32) or "
             "'enumeration' (exact, no big-M)."
         ),
     ] = "auto",

@@ -39,7 +39,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -108,6 +108,11 @@ class Config(StudyConfig):
         description="Folder of the per-day results (resumable); default a temporary one",
     )
     resume: bool = Field(default=False, description="Keep the days already in days_dir.")
+    order: Literal["date", "spread"] = Field(
+        default="date",
+        description="'spread': days in bit-reversed order (a run stopped early is a "
+        "sample of the whole range)",
+    )
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     n_scenarios: int = Field(default=200, ge=1, description="market scenarios generated")
     reduce_to: int = Field(default=7, ge=1, description="kept by fast forward selection")
@@ -509,9 +514,7 @@ def run(
 
     load_nl_day_ahead_prices()  # the bundled file every day reads (recorded in run.json)
     start, end = dt.date.fromisoformat(config.start), dt.date.fromisoformat(config.end)
-    fn = functools.partial(
-        _subsampled_day, config=config, start=start, every_days=config.every_days
-    )
+    fn = functools.partial(evaluate_bidding_day, config=config)
     if scheduler is None and config.workers == 0:
         scheduler = "synchronous"
     with tempfile.TemporaryDirectory(prefix="evagg-bidding-days-") as tmp:
@@ -526,6 +529,8 @@ def run(
             seed=config.seed,
             progress=show_progress,
             data_range=DATA_RANGE,
+            every=config.every_days,
+            order=config.order,
         )
     daily = res.daily
     if not daily.empty:
@@ -535,18 +540,6 @@ def run(
     return BiddingBacktestResult(
         config, start, end, daily, res.failures, table, res.n_computed, res.n_resumed
     )
-
-
-def _subsampled_day(
-    day: dt.date,
-    seed: int,
-    config: BiddingBacktestConfig,
-    start: dt.date,
-    every_days: int,
-) -> pd.DataFrame:
-    if (pd.Timestamp(day).date() - start).days % every_days:
-        return pd.DataFrame(columns=["date", "strategy", "draw", "profit_eur"])
-    return evaluate_bidding_day(day, seed, config)
 
 
 def write_outputs(result: BiddingBacktestResult, out_dir: Path) -> list[Path]:

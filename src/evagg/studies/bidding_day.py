@@ -96,7 +96,7 @@ class Config(StudyConfig):
         default=(1.0,), description="β also solved on the unreduced set."
     )
     formulation: str = Field(
-        default="auto", description="'auto' (enumeration where exact), 'kkt' or 'enumeration'."
+        default="auto", description="'auto' (= enumeration, exact), 'kkt' or 'enumeration'."
     )
     rival_recourse_sweep: bool = Field(
         default=True, description="Also sweep β with recourse on the rivals' outcome."
