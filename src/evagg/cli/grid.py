@@ -21,8 +21,23 @@ _console = Console(stderr=True)
 
 def opf(
     network: Annotated[
-        str, typer.Option(help="pandapower.networks name or pandapower JSON file")
+        str,
+        typer.Option(
+            help="pandapower.networks name, pandapower JSON file, or simbench:<code> "
+            "(e.g. simbench:1-LV-rural1--0-sw)"
+        ),
     ] = "case33bw",
+    ext_grid: Annotated[
+        int | None,
+        typer.Option(help="External grid whose feeder to solve, if the network has several"),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help="simbench: networks: day of their profiles (YYYY-MM-DD in 2016) as 96 "
+            "quarter-hour loads and generation"
+        ),
+    ] = None,
     price_eur_per_mwh: Annotated[
         float, typer.Option(help="Substation energy price [EUR/MWh]")
     ] = 50.0,
@@ -54,10 +69,16 @@ def opf(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Solve the SOCP DistFlow OPF and print DLMPs, voltages and verification figures."""
-    from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, load_network
+    from evagg.grid import DistFlowModel, DistFlowOptions, feeder_from_network
 
     if profile is not None and not profile.exists():
         raise InputError("profile", str(profile), "file does not exist")
+    if date is not None and not network.startswith("simbench:"):
+        raise InputError(
+            "date", date, "only networks simbench:<code> have profiles; use --profile CSV"
+        )
+    if date is not None and profile is not None:
+        raise InputError("date/profile", (date, str(profile)), "give one of --date, --profile")
     opts = DistFlowOptions(
         v_min_pu=v_min,
         v_max_pu=v_max,
@@ -75,9 +96,11 @@ def opf(
         transient=True,
     ) as prog:
         task = prog.add_task("loading network", total=None)
-        feeder = Feeder.from_pandapower(load_network(network))
+        feeder = feeder_from_network(network, ext_grid=ext_grid)
         price: Any = price_eur_per_mwh
-        if profile is None:
+        if date is not None:
+            model = _simbench_model(feeder, date, opts)
+        elif profile is None:
             model = DistFlowModel(feeder, 1, dt_h, opts)
         else:
             prof = read_load_profile(profile, feeder.bus_index)
@@ -120,6 +143,17 @@ def opf(
     )
     if out is not None:
         console.print(f"results written to {out}")
+
+
+def _simbench_model(feeder: Any, date: str, opts: Any) -> Any:
+    """A 96-slot OPF with the SimBench profiles of ``date`` as loads and injections."""
+    from evagg.grid import DistFlowModel, simbench_day
+
+    day = simbench_day(feeder, date)
+    model = DistFlowModel(feeder, len(day.time_index), 0.25, opts, time_index=day.time_index)
+    model.set_loads(day.p_load_mw, day.q_load_mvar)
+    model.set_injections(day.p_inj_mw, day.q_inj_mvar)
+    return model
 
 
 def register(app: typer.Typer) -> None:

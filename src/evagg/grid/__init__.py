@@ -28,9 +28,10 @@ from evagg.grid.distflow import (
     solve_relaxation,
 )
 from evagg.grid.dlmp import COMPONENTS, decompose_prices
-from evagg.grid.feeder import Feeder, TopologyError, load_network
+from evagg.grid.feeder import Feeder, TopologyError, feeder_from_network, load_network
 from evagg.grid.formulation import GridModel
 from evagg.grid.hosting import HostingResult, hosting_capacity
+from evagg.grid.simbench import SimbenchDay, simbench_day, simbench_net
 from evagg.grid.synthetic import synthetic_feeder_net
 
 __all__ = [
@@ -44,12 +45,16 @@ __all__ = [
     "GridModel",
     "HostingResult",
     "OPFResult",
+    "SimbenchDay",
     "TopologyError",
     "ac_power_flow",
     "decompose_prices",
+    "feeder_from_network",
     "hosting_capacity",
     "load_network",
     "restore_exactness",
+    "simbench_day",
+    "simbench_net",
     "solve_opf",
     "solve_relaxation",
     "synthetic_feeder_net",

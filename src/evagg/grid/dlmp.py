@@ -81,10 +81,9 @@ def decompose_prices(
     Returns
     -------
     (active, reactive)
-        Dicts keyed by :data:`COMPONENTS` plus ``"other"`` (what the four do not
-        explain: solver KKT residual, or terms added through model extensions that act
-        on voltages or flows), each (N, T) in the units of ``lam``; the five sum to
-        ``lam`` (resp. ``mu``) exactly by construction of ``"other"``.
+        Dicts keyed by :data:`COMPONENTS` plus ``"other"`` (solver KKT residual, or
+        extension terms on voltages or flows), each (N, T) in the units of ``lam``;
+        the five sum to ``lam`` (resp. ``mu``) by construction of ``"other"``.
     """
     fd = feeder
     pi = fd.path_matrix()

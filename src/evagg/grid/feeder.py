@@ -24,7 +24,7 @@ from evagg.grid import ppnet
 from evagg.grid.ppnet import UNLIMITED_S_PU
 from evagg.grid.ppnet import as_float as _num
 
-__all__ = ["UNLIMITED_S_PU", "Feeder", "TopologyError", "load_network"]
+__all__ = ["UNLIMITED_S_PU", "Feeder", "TopologyError", "feeder_from_network", "load_network"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -60,18 +60,24 @@ class TopologyError(InputError):
 
 
 def load_network(name_or_path: str) -> Any:
-    """Return a pandapower network by ``pandapower.networks`` name or from a JSON file.
+    """Return a pandapower network by ``pandapower.networks`` name, SimBench code or file.
 
     Parameters
     ----------
     name_or_path
-        A function name in :mod:`pandapower.networks` (e.g. ``"case33bw"``) or the path
-        of a file written by ``pandapower.to_json``.
+        A function name in :mod:`pandapower.networks` (e.g. ``"case33bw"``),
+        ``"simbench:<code>"`` (e.g. ``"simbench:1-LV-rural1--0-sw"``, with profiles), or
+        the path of a file written by ``pandapower.to_json``.
     """
     import os
 
     import pandapower as pp
     import pandapower.networks as pn
+
+    if name_or_path.startswith("simbench:"):
+        from evagg.grid.simbench import simbench_net
+
+        return simbench_net(name_or_path.removeprefix("simbench:"))
 
     if os.path.exists(name_or_path):
         try:
@@ -85,10 +91,18 @@ def load_network(name_or_path: str) -> Any:
         raise InputError(
             "network",
             name_or_path,
-            "neither an existing pandapower JSON file nor a pandapower.networks function "
-            "(e.g. 'case33bw')",
+            "neither an existing pandapower JSON file, a pandapower.networks function "
+            "(e.g. 'case33bw') nor simbench:<code> (e.g. 'simbench:1-LV-rural1--0-sw')",
         )
     return fn()
+
+
+def feeder_from_network(name_or_path: str, *, ext_grid: int | None = None) -> Feeder:
+    """:class:`Feeder` of a network named as for :func:`load_network` (``simbench:<code>``
+    through :meth:`Feeder.from_simbench`, which names the code in topology errors)."""
+    if name_or_path.startswith("simbench:"):
+        return Feeder.from_simbench(name_or_path.removeprefix("simbench:"), ext_grid=ext_grid)
+    return Feeder.from_pandapower(load_network(name_or_path), ext_grid=ext_grid)
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,15 +313,10 @@ class Feeder:
             network has several (e.g. ``mv_oberrhein``): the feeder is the part of the
             network connected to it (see :meth:`per_ext_grid`).
 
-        Elements are modelled as pandapower's power flow and OPF model them
-        (:mod:`evagg.grid.ppnet`, ``docs/grid.md`` §1): lines (pi model, charging and
-        conductance), two-winding transformers (T model as its exact pi equivalent, tap
-        positions as an off-nominal ratio, any vector group), shunts, loads, static
-        generators (``controllable`` ones become OPF decisions), storage, external
-        grids, switches (open line/transformer switches remove the branch; a line open
-        at one end stays as its charging shunt; closed bus–bus switches fuse buses, as
-        in pandapower). Parallel branches between the same buses are merged.
-        Out-of-service elements are ignored (e.g. the five open tie lines of case33bw).
+        Elements are modelled as pandapower's power flow and OPF model them (lines,
+        transformers with taps, shunts, loads, sgens, storage, switches incl. fused
+        bus–bus switches, merged parallel branches; :mod:`evagg.grid.ppnet`,
+        ``docs/grid.md`` §1). Out-of-service elements are ignored.
 
         Raises
         ------
@@ -361,6 +370,36 @@ class Feeder:
             net=net,
             **data,
         )
+
+    @classmethod
+    def from_simbench(cls, code: str, **kwargs: Any) -> Feeder:
+        """The SimBench grid ``code`` (e.g. ``"1-LV-rural1--0-sw"``) as a radial feeder,
+        named ``simbench:<code>``; its profiles: :func:`evagg.grid.simbench_day`.
+        ``kwargs`` as for :meth:`from_pandapower`.
+
+        Raises
+        ------
+        InputError
+            Unknown code (:func:`evagg.grid.simbench_net`).
+        TopologyError
+            The grid is meshed under its switch states (field ``simbench:<code>``).
+        """
+        from evagg.grid.simbench import simbench_net
+
+        net = simbench_net(code)
+        kwargs.setdefault("name", f"simbench:{code}")
+        try:
+            return cls.from_pandapower(net, **kwargs)
+        except TopologyError as exc:
+            raise TopologyError(
+                f"simbench:{code} {exc.field}",
+                exc.value,
+                f"{exc.reason} (SimBench grids are used with their switch states; a meshed "
+                "grid needs a tie switch opened in net.switch)",
+                loop_buses=exc.loop_buses,
+                loop_branches=exc.loop_branches,
+                isolated_buses=exc.isolated_buses,
+            ) from None
 
     @classmethod
     def per_ext_grid(cls, net: Any, **kwargs: Any) -> dict[int, Feeder]:

@@ -346,7 +346,7 @@ def column(df: pd.DataFrame, name: str, default: float) -> np.ndarray:
 def flag(df: pd.DataFrame, name: str) -> np.ndarray:
     """Boolean column, NaN/absent → False."""
     if name in df.columns:
-        return np.asarray(df[name].fillna(False).astype(bool), dtype=bool)
+        return np.array([bool(x) if pd.notna(x) else False for x in df[name]], dtype=bool)
     return np.zeros(len(df), dtype=bool)
 
 
