@@ -111,12 +111,19 @@ def test_ac_evaluation_matches_hand_computation_on_three_buses() -> None:
 
 
 @pytest.fixture(scope="module")
-def small() -> MicrogridSystem:
+def case33bw() -> Feeder:
+    """The default feeder, loaded once (pandapower's case33bw takes ~1.5 s to read)."""
+    return Feeder.from_pandapower()
+
+
+@pytest.fixture(scope="module")
+def small(case33bw: Feeder) -> MicrogridSystem:
     from evagg.data import load_microgrid_day
 
     day = load_microgrid_day().iloc[60:66]  # 15:00–16:30, PV and evening load ramp
     return build_system(
         day,
+        case33bw,
         eva_node=30,
         bid_kw=400.0,
         reliable_kw=300.0,
@@ -213,11 +220,11 @@ def test_seed_table15_from_its_own_columns() -> None:
         assert out["eva_gain"] == pytest.approx(combined, abs=0.05)
 
 
-def test_bad_inputs_name_field_and_value() -> None:
+def test_bad_inputs_name_field_and_value(case33bw: Feeder) -> None:
     from evagg.data import load_microgrid_day
 
     day = load_microgrid_day()
-    fd = Feeder.from_pandapower()
+    fd = case33bw
     with pytest.raises(InputError, match="eva_node=1"):
         build_system(day, eva_node=1, feeder=fd)
     with pytest.raises(InputError, match="eva_node=40"):
@@ -239,7 +246,7 @@ def test_bad_inputs_name_field_and_value() -> None:
             Config(**kw)
 
 
-def test_relaxation_is_inexact_for_eq13_at_the_seed_weights() -> None:
+def test_relaxation_is_inexact_for_eq13_at_the_seed_weights(case33bw: Feeder) -> None:
     # docs/microgrid.md: the voltage term rewards inflating ℓ (it raises downstream v);
     # at the seed's weights the SOCP gap is large, with the loss weight × 10 it is exact
     from evagg.data import load_microgrid_day
@@ -248,7 +255,7 @@ def test_relaxation_is_inexact_for_eq13_at_the_seed_weights() -> None:
     from evagg.optim.core import solve_cvxpy
 
     day = load_microgrid_day().iloc[40:48]
-    s = build_system(day, bid_kw=300.0, reliable_kw=250.0, eva_e_max_kwh=4000.0)
+    s = build_system(day, case33bw, bid_kw=300.0, reliable_kw=250.0, eva_e_max_kwh=4000.0)
     ref = ACEvaluator(s).evaluate(Dispatch.zeros(s)).reference()
     gaps = []
     for boost in (1.0, 10.0):

@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from evagg.errors import InfeasibleError, InputError, SolverError, VerificationError
 from evagg.grid.distflow import DistFlowModel, DistFlowOptions
 from evagg.grid.solution import relaxation_gap
-from evagg.microgrid.evaluate import ACEvaluator, Dispatch, Reference
+from evagg.microgrid.evaluate import ACEvaluation, ACEvaluator, Dispatch, Reference
 from evagg.microgrid.system import MicrogridSystem
 from evagg.optim.core import SolveInfo, pick_solver, solve_cvxpy
 
@@ -87,7 +87,10 @@ class ConvexResult:
     ``objective_socp`` is eq. (13) as the SOCP measures it (lower bound of the AC value
     up to the ``|v − 1|/2`` proxy); ``gap_rel`` the relative relaxation gap;
     ``ac_max_dv_pu`` max |V_SOCP − V_AC|; ``loss_boost`` the loss-weight factor needed
-    for exactness (1 = none); ``time_s`` build + solve [s].
+    for exactness (1 = none); ``time_s`` build + solve + verification [s];
+    ``n_solves`` the SOCP solves; ``band_soft`` whether the hard voltage band was
+    infeasible and the soft band solved; ``ac`` the verifying AC evaluation of the
+    dispatch (eq. 13 terms: the same one every method is scored by, not repeated).
     """
 
     dispatch: Dispatch
@@ -101,6 +104,7 @@ class ConvexResult:
     v_slack_max_pu: float
     n_solves: int = 1
     band_soft: bool = False
+    ac: ACEvaluation | None = None
 
 
 def _build(
@@ -259,4 +263,5 @@ def solve_convex(
         v_slack_max_pu=float(v_socp[0].max()),
         n_solves=n_solves,
         band_soft=bool(model.options.soft_voltage),
+        ac=ac,
     )

@@ -229,7 +229,7 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
                 progress(f"{name} {method}", i * len(cfg.methods) + j, total)
             if method == "convex":
                 c = solve_convex(sysm, ref, ev)
-                d, t_s, gap = c.dispatch, c.time_s, c.gap_rel
+                d, t_s, gap, ac = c.dispatch, c.time_s, c.gap_rel, c.ac
                 checks.append(
                     Verification(f"SOCP relaxation gap (rel), {name}", gap, 1e-4, gap <= 1e-4)
                 )
@@ -251,9 +251,9 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
                     pop_size=cfg.ga_population,
                     seed=cfg.seed,
                 )
-                d, t_s, gap = g.dispatch, g.time_s, float("nan")
+                d, t_s, gap, ac = g.dispatch, g.time_s, float("nan"), None
                 curves[name] = g.curve
-            a = ev.evaluate(d)
+            a = ac if ac is not None else ev.evaluate(d)
             obj = float(a.objective(ref, sysm.weights)[0])
             results[method] = obj
             v = a.v_pu[0]
