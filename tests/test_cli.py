@@ -72,3 +72,9 @@ def test_demo_runs_every_step_and_writes_its_files(demo_dir: tuple[Path, list]) 
     v2g = summary["v2g_pricing"]  # step 5 (seed 001): certified, perfect foresight best
     assert v2g["certificate_gap"] <= 1e-6 and v2g["loss_eur_hold"] >= -1e-6
     assert (tmp_path / "v2g_pricing" / "v2g_dispatch.png").stat().st_size > 10_000
+    mg = summary["microgrid"]  # step 6 (seed 003 §6): one scenario, convex, AC-verified
+    assert list(mg["cases"]) == ["R=0.95/convex"] and all(v["passed"] for v in mg["verifications"])
+    case = mg["cases"]["R=0.95/convex"]
+    assert case["v_violation_pu"] == 0.0
+    assert 0.95 - 1e-6 <= case["v_min_pu"] <= case["v_max_pu"] <= 1.02 + 1e-6
+    assert (tmp_path / "microgrid" / "voltage_profile.png").stat().st_size > 10_000

@@ -109,12 +109,14 @@ def demo(
 
         console.print(strategy_table(summary.v2g))
     t = summary.timings_s
+    # every step the demo ran and every folder it wrote (microgrid/, dso_game/ included)
+    steps = ", ".join(
+        f"{k.removesuffix('_s').replace('_', ' ')} {v:.1f}" for k, v in t.items() if k != "total_s"
+    )
+    folders = "".join(f", {p.name}/" for p in sorted(out.iterdir()) if p.is_dir())
     console.print(
-        f"[green]done[/] in {t['total_s']:.1f} s (scenarios {t['scenarios_s']:.1f}, bidding "
-        f"{t['bidding_s']:.1f}, reliability {t['reliability_s']:.1f}, grid {t['grid_s']:.1f}, "
-        f"V2G pricing {t.get('v2g_pricing_s', 0.0):.1f}); files in {out}/ (summary.json, "
-        "run.json, scenarios/, bidding/, reliability/, grid/, v2g_pricing/"
-        + (", report.html)" if html else ")")
+        f"[green]done[/] in {t['total_s']:.1f} s ({steps}); files in {out}/ (summary.json, "
+        f"run.json{folders}" + (", report.html)" if html else ")")
     )
 
 
