@@ -272,8 +272,8 @@ def test_congestion_component_when_line_limit_binds():
     total = sum(res.dlmp_components[k] for k in (*COMPONENTS, "other"))
     np.testing.assert_allclose(total, res.dlmp_eur_per_mwh, atol=1e-9)
     assert res.dlmp_eur_per_mwh.loc[16, 0] == pytest.approx(_fd_dlmp(model, 16, 0), abs=1e-3)
-    # option: apparent power at nominal voltage (pandapower runopp's line limit)
-    app = solve_opf(fd, price_eur_per_mwh=50.0, options=DistFlowOptions(line_rating="apparent"))
+    # option: apparent power (the rating at nominal voltage)
+    app = solve_opf(fd, price_eur_per_mwh=50.0, options=DistFlowOptions(branch_rating="apparent"))
     s16 = np.hypot(app.p_branch_mw.loc["line 16", 0], app.q_branch_mvar.loc["line 16", 0])
     assert s16 <= 1.0 + 1e-6 and s16 > 0.99  # 1 MVA rating binds (at one end)
     assert app.dlmp_components["congestion"].loc[17, 0] < -1.0

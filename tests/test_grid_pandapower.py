@@ -18,7 +18,7 @@ import pandapower.networks as pn
 import pytest
 
 from evagg.errors import InputError
-from evagg.grid import Feeder, TopologyError, solve_opf
+from evagg.grid import DistFlowOptions, Feeder, TopologyError, solve_opf
 from evagg.grid.acpf import ac_power_flow
 
 warnings.filterwarnings("ignore", message=".*numba.*")
@@ -61,31 +61,40 @@ def runopp_pinned(net: object, price: float) -> object:
     vm_pu (evagg's default; a controllable ext_grid's voltage is otherwise free)."""
     ref = copy.deepcopy(net)
     ref.ext_grid["controllable"] = True
-    ref.bus.loc[ref.ext_grid.bus.iloc[0], ["min_vm_pu", "max_vm_pu"]] = 1.0
+    ref.bus.loc[ref.ext_grid.bus.iloc[0], ["min_vm_pu", "max_vm_pu"]] = ref.ext_grid.vm_pu.iloc[0]
     ref.poly_cost.loc[ref.poly_cost.et == "ext_grid", "cp1_eur_per_mw"] = price
     pp.runopp(ref, numba=False, **PIPS_TIGHT)
     return ref
 
 
 @pytest.mark.parametrize(
-    ("tap_pos", "sn_mva", "dg"),
-    [(-4, 10.0, False), (-4, 4.0, True)],
+    ("tap_pos", "sn_mva", "dg", "vm_pu"),
+    [(-4, 10.0, False, 1.0), (-2, 4.0, True, 1.04)],
     ids=["tapped", "transformer-limit-binds"],
 )
-def test_dlmp_matches_runopp_on_tapped_and_limited_transformer(tap_pos, sn_mva, dg):  # type: ignore[no-untyped-def]
+def test_dlmp_matches_runopp_on_tapped_and_limited_transformer(tap_pos, sn_mva, dg, vm_pu):  # type: ignore[no-untyped-def]
     net = tapped_net(tap_pos, sn_mva, dg)
+    net.ext_grid["vm_pu"] = vm_pu  # off 1 pu, a current and an apparent rating differ
     ref = runopp_pinned(net, 50.0)
     res = solve_opf(Feeder.from_pandapower(net), price_eur_per_mwh=50.0)
     lam = ref.res_bus.lam_p
-    # measured: cost 8e-10 / 6e-9 relative, DLMP 1e-6 / 3e-6, voltages 1e-10 / 1e-9 pu
+    # measured: cost 5e-11 / 2.8e-9 relative, DLMP 4.7e-7 / 9.5e-7, voltages 8e-12 / 7e-10 pu
     assert res.cost_eur == pytest.approx(ref.res_cost, rel=1e-6)
     np.testing.assert_allclose(res.dlmp_eur_per_mwh[0].loc[lam.index], lam, rtol=1e-4)
     np.testing.assert_allclose(res.v_pu[0].loc[lam.index], ref.res_bus.vm_pu, atol=1e-6)
     loading = float(ref.res_trafo.loading_percent.iloc[0])
-    if dg:  # the 4 MVA rating binds, measured at the HV end with the magnetising branch
+    if dg:  # the 4 MVA rating binds: current at the HV end, magnetising branch included
         assert loading == pytest.approx(100.0, abs=1e-4)
         assert res.dlmp_components["congestion"].loc[17, 0] > 1.0
         assert res.dlmp_eur_per_mwh.loc[17, 0] == pytest.approx(80.0, abs=1e-3)  # marginal DG
+        # runopp limits the current (OPF_FLOW_LIM = 2), not the apparent power: at
+        # 1.04 pu an apparent rating would allow 4 % less and cost 2.1 % more
+        app = solve_opf(
+            Feeder.from_pandapower(net),
+            price_eur_per_mwh=50.0,
+            options=DistFlowOptions(branch_rating="apparent"),
+        )
+        assert app.cost_eur > ref.res_cost * 1.01
     else:
         assert loading < 60 and np.abs(res.dlmp_components["congestion"].to_numpy()).max() < 1e-6
 
@@ -134,6 +143,11 @@ def test_several_external_grids_split_per_substation():
     assert fd.tap_ratio[0] == pytest.approx(1 - 2 * 0.015)  # tap −2 × 1.5 %
     res = solve_opf(fd, price_eur_per_mwh=50.0)
     assert res.exact and res.ac_max_dv_pu < 1e-6
+    for f in feeders.values():  # batched check vs runpp on the feeder's part of the net
+        p, q = np.outer(f.p_load_mw, [0.5, 1.0]), np.outer(f.q_load_mvar, [0.5, 1.0])
+        a = ac_power_flow(f, p, q, np.array([1.0, 1.02]), [0, 1], engine="pgm")
+        b = ac_power_flow(f, p, q, np.array([1.0, 1.02]), [0, 1], engine="pandapower")
+        np.testing.assert_allclose(a.v_pu, b.v_pu, atol=1e-9)  # measured 5e-12
     # the same sub-net as pandapower's own split by substation
     sub = pn.mv_oberrhein(separation_by_sub=True)
     sizes = sorted(len(s.bus) for s in sub)

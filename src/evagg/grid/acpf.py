@@ -104,13 +104,23 @@ def ac_power_flow(
         net.load.loc[idx, "p_mw"] = p_withdrawal_mw[:, t]
         net.load.loc[idx, "q_mvar"] = q_withdrawal_mvar[:, t]
         net.ext_grid.loc[eg, "vm_pu"] = float(v_root_pu[t])
-        try:
-            pp.runpp(net, numba=False, init="dc" if i == 0 else "results", tolerance_mva=1e-9)
-        except Exception as exc:  # pandapower raises LoadflowNotConverged and others
-            raise SolverError("ac_power_flow", "not_converged", f"slot {t}: {exc}") from None
+        _runpp(pp, net, t, warm=i > 0)
         v_out[:, i] = net.res_bus.loc[buses, "vm_pu"].to_numpy()
         loss[i] = float(net.res_ext_grid.loc[eg, "p_mw"]) - float(p_withdrawal_mw[:, t].sum())
     return ACCheck(slots=tuple(int(t) for t in slots), v_pu=v_out, losses_mw=loss)
+
+
+def _runpp(pp: Any, net: Any, slot: int, *, warm: bool) -> None:
+    """``runpp`` from the previous slot's result, else (first slot, or a warm start that
+    does not converge: seen with a changed ext_grid voltage behind a 150° transformer)
+    from a DC power flow."""
+    for init in ("results", "dc") if warm else ("dc",):
+        try:
+            pp.runpp(net, numba=False, init=init, tolerance_mva=1e-9)
+            return
+        except Exception as exc:  # pandapower raises LoadflowNotConverged and others
+            error = exc
+    raise SolverError("ac_power_flow", "not_converged", f"slot {slot}: {error}") from None
 
 
 PGM_U_RATED_V = 1e4

@@ -118,12 +118,11 @@ class DistFlowOptions:
     line_limits
         Impose branch ratings (eq. 8) where the feeder has finite ones, at both ends of
         each branch, its own shunts included (as pandapower's OPF).
-    line_rating
-        How line ratings are imposed: ``"current"`` (default; the end currents
-        |I| ≤ max_i_ka·df·parallel·max_loading_percent/100, as pandapower rates and
-        reports line loading) or ``"apparent"`` (|S| ≤ √3·vn·that current at the
-        nominal voltage, the limit pandapower's ``runopp`` imposes). Transformers are
-        always rated in apparent power (sn_mva), as in ``runopp``.
+    branch_rating
+        How ratings are imposed at each end of every branch: ``"current"`` (default;
+        |I| ≤ Ī, as pandapower's ``runopp``, whose default ``OPF_FLOW_LIM = 2`` limits
+        the current magnitude, and as its power flow rates line loading) or
+        ``"apparent"`` (|S| ≤ S̄, the rating at nominal voltage).
     soft_voltage
         Replace hard voltage limits by penalised violations (for studies that need an
         answer on an infeasible band).
@@ -185,7 +184,7 @@ class DistFlowOptions:
     a1: float = 1.0
     a2_eur_per_mwh: float = 0.0
     line_limits: bool = True
-    line_rating: Literal["current", "apparent"] = "current"
+    branch_rating: Literal["current", "apparent"] = "current"
     soft_voltage: bool = False
     voltage_penalty_eur_per_pu2h: float = 1e4
     storage_eta_ch: float = 0.95
@@ -249,8 +248,8 @@ class DistFlowOptions:
             raise InputError("pccp_max_iter", self.pccp_max_iter, "must be an integer ≥ 1")
         if not (np.isfinite(self.pccp_tau_growth) and self.pccp_tau_growth > 1):
             raise InputError("pccp_tau_growth", self.pccp_tau_growth, "must be > 1")
-        if self.line_rating not in ("current", "apparent"):
-            raise InputError("line_rating", self.line_rating, "must be 'current' or 'apparent'")
+        if self.branch_rating not in ("current", "apparent"):
+            raise InputError("branch_rating", self.branch_rating, "must be 'current' or 'apparent'")
         if self.ac_slots not in ("all", "extremes"):
             raise InputError("ac_slots", self.ac_slots, "must be 'all' or 'extremes'")
 

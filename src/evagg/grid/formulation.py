@@ -462,22 +462,22 @@ def branch_end_flows(
 
 
 def constraint_branch_limits(m: GridModel) -> None:
-    """Branch ratings at both ends (seed eq. 8, as pandapower states them), where finite
-    and ``options.line_limits``:
+    """Branch ratings at both ends (seed eq. 8, as pandapower's OPF states them), where
+    finite and ``options.line_limits``; with end flows ``(P_e, Q_e)`` from
+    :func:`branch_end_flows`:
 
-    * ``line_send``/``line_recv`` (apparent power): ‖(P_e, Q_e)‖ ≤ S̄ — transformers
-      always (pandapower's OPF), lines with ``options.line_rating == "apparent"``;
-    * ``current_send``/``current_recv`` (lines, ``line_rating == "current"``, default):
+    * ``current_send``/``current_recv`` (``options.branch_rating == "current"``,
+      default; pandapower ``runopp``'s ``OPF_FLOW_LIM = 2``, "MVA at 1 pu voltage"):
       |I_e|² = (P_e² + Q_e²)/v_e ≤ Ī², i.e. ‖(2P_e, 2Q_e, v_e − Ī²)‖ ≤ v_e + Ī², with
-      Ī = S̄ in per unit (max_i_ka·df·parallel·max_loading_percent/100).
+      Ī = S̄ in per unit;
+    * ``line_send``/``line_recv`` (``branch_rating == "apparent"``): ‖(P_e, Q_e)‖ ≤ S̄.
 
-    End flows ``(P_e, Q_e)`` from :func:`branch_end_flows`. ``m.lim_lines`` holds the
-    apparent-limited branches, ``m.lim_current`` the current-limited ones.
+    ``m.lim_lines`` holds the apparent-limited branches, ``m.lim_current`` the
+    current-limited ones.
     """
     fd, o = m.feeder, m.options
     finite = np.isfinite(fd.s_max_pu) & bool(o.line_limits)
-    is_line = np.array([kind == "line" for kind, _ in fd.branch_element], dtype=bool)
-    current = finite & is_line & (o.line_rating == "current")
+    current = finite & (o.branch_rating == "current")
     m.lim_lines = np.flatnonzero(finite & ~current)
     m.lim_current = np.flatnonzero(current)
     if m.lim_lines.size:
