@@ -52,6 +52,7 @@ def test_day_seed_depends_on_seed_and_date_only() -> None:
         ({"start": "2024-03-02", "end": "2024-03-01"}, "end", "2024-03-01"),
         ({"start": "2024-13-01"}, "start", "2024-13-01"),
         ({"workers": 0}, "workers", "0"),
+        ({"workers": 99999999999}, "workers", "99999999999"),  # tried to spawn them all
         ({"seed": -3}, "seed", "-3"),
         ({"data_range": (dt.date(2024, 1, 1), dt.date(2024, 2, 29))}, "end", "2024-03-01"),
         ({"data_range": (dt.date(2024, 3, 1), dt.date(2024, 3, 31))}, "start", "2024-02-28"),

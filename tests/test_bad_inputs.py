@@ -139,6 +139,23 @@ def test_every_study_seed_is_in_numpys_range() -> None:
         assert study.config_model(seed=2**32 - 1).seed == 2**32 - 1
 
 
+def test_size_options_are_bounded_before_any_allocation() -> None:
+    # 1e11 users / vehicles / days gave MemoryError or OutOfBoundsDatetime tracebacks
+    from evagg.studies import bidding_day, dso_game, microgrid, reliability_day
+
+    for model, key in [
+        (dso_game.Config, "n_users"),
+        (reliability_day.Config, "fleet_size"),
+        (reliability_day.Config, "days"),
+        (bidding_day.Config, "n_scenarios"),
+        (bidding_day.Config, "oos_draws"),
+        (microgrid.Config, "ga_generations"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            model(**{key: 99_999_999_999})
+        assert info.value.value == 99_999_999_999 and key in str(info.value), (model, key)
+
+
 # ---------------------------------------------------------------- plausibility bounds
 @pytest.mark.parametrize(
     ("row", "column", "bound"),

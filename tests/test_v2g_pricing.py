@@ -179,6 +179,9 @@ def test_perfect_foresight_is_never_beaten() -> None:
         ({"price_cap_eur_per_kwh": 0.05}, "price_cap_eur_per_kwh"),
         ({"compensation_eur_per_kwh": -0.01}, "compensation_eur_per_kwh"),
         ({"degradation_eur_per_kwh": float("nan")}, "degradation_eur_per_kwh"),
+        # plausibility: 1e300 EUR/kWh of compensation was accepted and ran
+        ({"compensation_eur_per_kwh": 1e300}, "compensation_eur_per_kwh"),
+        ({"price_max_eur_per_kwh": 600.0}, "price_max_eur_per_kwh"),  # EUR/MWh as EUR/kWh
     ],
 )
 def test_bad_tariff_names_field_and_value(kwargs: dict[str, float], field: str) -> None:

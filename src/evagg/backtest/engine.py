@@ -133,6 +133,10 @@ def parse_day(field: str, value: str | dt.date | pd.Timestamp) -> dt.date:
         raise InputError(field, value, "not a date YYYY-MM-DD") from None
 
 
+MAX_LOCAL_WORKERS = 256
+"""Most worker processes of a local cluster (one machine); beyond, use ``scheduler``."""
+
+
 def day_seed(seed: int, day: dt.date) -> int:
     """Deterministic seed of one day: ``SeedSequence([seed, yyyymmdd])`` → 63-bit int.
 
@@ -413,6 +417,13 @@ def run_backtest(
         raise InputError("order", order, "must be 'date' or 'spread'")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError("workers", workers, "must be an integer >= 1")
+    if scheduler is None and workers > MAX_LOCAL_WORKERS:
+        raise InputError(
+            "workers",
+            workers,
+            f"more than {MAX_LOCAL_WORKERS} local worker processes; for a larger cluster "
+            "pass its scheduler address",
+        )
     day_seed(seed, days[0])  # validates the seed
     _check_picklable(day_fn)
     out = Path(out_dir)

@@ -68,3 +68,9 @@ def main() -> None:
     except EvaggError as exc:
         err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}")
         sys.exit(2)
+    except MemoryError as exc:  # a size option beyond this machine (bounds catch most)
+        err_console.print(
+            f"[bold red]error:[/] MemoryError: the problem does not fit in memory ({exc}); "
+            "reduce the size options (fleet, users, scenarios, days)"
+        )
+        sys.exit(2)

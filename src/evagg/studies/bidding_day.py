@@ -79,7 +79,9 @@ class Config(StudyConfig):
     betas: tuple[float, ...] = Field(
         default=(0.1, 1.0, 5.0, 10.0, 20.0, 25.0, 30.0, 100.0), description="Risk weights β."
     )
-    n_scenarios: int = Field(default=200, ge=1, description="Market scenarios generated.")
+    n_scenarios: int = Field(
+        default=200, ge=1, le=100_000, description="Market scenarios generated."
+    )
     reduce_to: int | None = Field(default=7, description="Kept by reduction (None: all).")
     n_rivals: int = Field(default=3, description="Rival aggregators (1-3).")
     n_rival_scenarios: int = Field(default=6, ge=1, description="Rival price draws.")
@@ -90,7 +92,7 @@ class Config(StudyConfig):
     n_sim_evs: int = Field(default=400, ge=1, description="Simulated EVs for the profile.")
     price_max_eur_per_mwh: float = Field(default=400.0, gt=0, description="Offer cap.")
     oos_days: int = Field(default=3, ge=0, description="Following days scored out of sample.")
-    oos_draws: int = Field(default=20, ge=1, description="Draws per out-of-sample day.")
+    oos_draws: int = Field(default=20, ge=1, le=10_000, description="Draws per out-of-sample day.")
     oos_beta: float = Field(default=1.0, ge=0, description="β of the out-of-sample decisions.")
     unreduced_betas: tuple[float, ...] = Field(
         default=(1.0,), description="β also solved on the unreduced set."

@@ -62,7 +62,7 @@ class Config(StudyConfig):
     days: int = Field(default=30, ge=1, le=366)
     points: bool = True
     network: str = "case33bw"
-    n_users: int = Field(default=300, ge=1)
+    n_users: int = Field(default=300, ge=1, le=100_000)
     slot_minutes: int = 15
     seed: int = 0
     c_ref_eur_per_mwh: float = Field(default=300.0, gt=0)

@@ -80,8 +80,8 @@ class Config(StudyConfig):
     @field_validator("fleet_size", "history_days", "ga_generations", "ga_population")
     @classmethod
     def _positive(cls, v: int) -> int:
-        if v < 2:
-            raise ValueError(f"{v}: must be >= 2")
+        if not 2 <= v <= 1_000_000:
+            raise ValueError(f"{v}: must be in [2, 1000000]")
         return v
 
 

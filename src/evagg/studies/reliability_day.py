@@ -236,8 +236,10 @@ class Config(StudyConfig):
     sessions: str | None = Field(
         default=None, description="Session CSV (real data) instead of a synthetic fleet."
     )
-    fleet_size: int = Field(default=74, ge=1, description="Synthetic fleet size (seed: 74).")
-    days: int = Field(default=120, ge=2, description="Days of synthetic history.")
+    fleet_size: int = Field(
+        default=74, ge=1, le=1_000_000, description="Synthetic fleet size (seed: 74)."
+    )
+    days: int = Field(default=120, ge=2, le=3660, description="Days of synthetic history.")
     start: IsoDate = Field(default="2024-03-04", description="First day of the synthetic fleet.")
     tz: TimeZoneName = Field(default="Europe/Amsterdam", description="Time zone.")
     slots: tuple[str, ...] = Field(default=("10:30",), description="Slots of the table.")

@@ -67,6 +67,10 @@ CapMode = Literal["time", "energy"]
 _TIE_DECIMALS = 7  # prices within 1e-7 EUR/kWh are a tie (MILP round-off)
 
 
+TARIFF_MAX_EUR_PER_KWH = 10.0
+"""Plausibility bound on every tariff term [EUR/kWh] (prices, cap, compensation, wear)."""
+
+
 @dataclass(frozen=True)
 class Tariff:
     """Contract terms of the day [EUR/kWh].
@@ -107,6 +111,13 @@ class Tariff:
             v = getattr(self, name)
             if not np.isfinite(v) or v < 0:
                 raise InputError(name, v, "must be finite and >= 0")
+            if v > TARIFF_MAX_EUR_PER_KWH:
+                raise InputError(
+                    name,
+                    v,
+                    f"above {TARIFF_MAX_EUR_PER_KWH:g} EUR/kWh, beyond any retail tariff (the EU "
+                    "day-ahead ceiling is 4 EUR/kWh): EUR/MWh given as EUR/kWh?",
+                )
         if hi < lo:
             raise InputError("price_max_eur_per_kwh", hi, f"is below price_min_eur_per_kwh {lo}")
         if not lo <= cap <= hi:
