@@ -33,6 +33,7 @@ from evagg.studies.bidding_backtest import (
     BiddingBacktestConfig,
     day_forecast,
     evaluate_bidding_day,
+    paired_difference,
     realised_outcome,
     summarise,
 )
@@ -250,3 +251,16 @@ def test_special_days(day: str) -> None:
     assert len(rows) == len(DEFAULT_STRATEGIES)
     assert np.isfinite(rows["profit_eur"]).all()
     assert (rows["profit_eur"] <= rows["profit_optimistic_eur"] + 0.01).all()
+
+
+def test_paired_difference_by_hand() -> None:
+    # Three days: differences a - b = 10, -2, 4 -> mean 4, std (ddof 1) 6, se 6/sqrt(3).
+    days = (("2024-01-01", 30.0, 20.0), ("2024-01-02", 0.0, 2.0), ("2024-01-03", 5.0, 1.0))
+    rows = [(d, s, v) for d, va, vb in days for s, v in (("recourse_b1", va), ("simple_rule", vb))]
+    daily = pd.DataFrame(rows, columns=["date", "strategy", "profit_eur"]).assign(draw="r0")
+    diff = paired_difference(daily, "recourse_b1", "simple_rule")
+    assert diff["mean_eur"] == pytest.approx(4.0)
+    assert diff["se_eur"] == pytest.approx(6.0 / np.sqrt(3.0))
+    assert diff["share_better"] == pytest.approx(2 / 3) and diff["n"] == 3
+    with pytest.raises(InputError, match="daily"):
+        paired_difference(daily, "recourse_b1", "seed_b0")

@@ -76,6 +76,7 @@ __all__ = [
     "Config",
     "day_forecast",
     "evaluate_bidding_day",
+    "paired_difference",
     "realised_outcome",
     "run",
     "summarise",
@@ -425,6 +426,35 @@ def summarise(daily: pd.DataFrame, alpha: float = 0.95) -> pd.DataFrame:
     return table
 
 
+DEFAULT_STRATEGY = "recourse_b1"
+"""evagg's default strategy (rival recourse, β = 1), compared with the simple rule."""
+
+
+def paired_difference(
+    daily: pd.DataFrame, a: str, b: str, column: str = "profit_eur"
+) -> dict[str, float]:
+    """Strategy ``a`` minus ``b`` on the same (day, draw) outcomes [EUR/day].
+
+    Returns ``mean_eur`` (mean of the paired differences d_i), ``se_eur`` (their standard
+    error, std(d, ddof=1)/√n; the days are treated as independent), ``share_better``
+    (share of outcomes with d_i > 0) and ``n`` (paired outcomes).
+    """
+    key = ["date", "draw"]
+    pa = daily.loc[daily["strategy"] == a, [*key, column]]
+    pb = daily.loc[daily["strategy"] == b, [*key, column]]
+    m = pa.merge(pb, on=key, suffixes=("_a", "_b"))
+    if m.empty:
+        raise InputError("daily", (a, b), "no (date, draw) scored for both strategies")
+    d = (m[f"{column}_a"] - m[f"{column}_b"]).to_numpy(dtype=float)
+    se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
+    return {
+        "mean_eur": float(d.mean()),
+        "se_eur": se,
+        "share_better": float((d > 0).mean()),
+        "n": int(d.size),
+    }
+
+
 @dataclass(frozen=True)
 class BiddingBacktestResult:
     """Daily rows, failures and the per-strategy summary of a backtest."""
@@ -490,7 +520,16 @@ class BiddingBacktestResult:
             "n_resumed": self.n_resumed,
             "config": self.config.model_dump(mode="json"),
             "strategies": self.summary_table.to_dict(orient="records"),
+            "default_minus_simple_rule": self.default_vs_simple_rule(),
         }
+
+    def default_vs_simple_rule(self) -> dict[str, float] | None:
+        """:func:`paired_difference` of the default strategy and the simple rule
+        (pessimistic ties), when both ran."""
+        names = set(self.daily["strategy"]) if not self.daily.empty else set()
+        if not {DEFAULT_STRATEGY, "simple_rule"} <= names:
+            return None
+        return paired_difference(self.daily, DEFAULT_STRATEGY, "simple_rule")
 
 
 def run(
