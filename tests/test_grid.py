@@ -34,7 +34,7 @@ warnings.filterwarnings("ignore", message=".*numba.*")
 
 @pytest.fixture(scope="module")
 def net33():
-    return pn.case33bw()
+    return load_network("case33bw")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def _fd_dlmp(model: DistFlowModel, bus: int, slot: int, delta: float = 1e-2) -> 
 
 def _dg_net(line_limit_mva: float | None = None, cost_eur_per_mwh: float = 0.0) -> object:
     """case33bw plus a 3 MW controllable generator (P only) at bus 17."""
-    net = pn.case33bw()
+    net = load_network("case33bw")
     g = pp.create_sgen(
         net, 17, p_mw=3.0, q_mvar=0.0, controllable=True, max_p_mw=3.0, min_p_mw=0.0,
         max_q_mvar=0.0, min_q_mvar=0.0,
@@ -83,7 +83,7 @@ def test_case33bw_feeder_ignores_open_ties(fd33):
 
 
 def test_meshed_network_names_the_loop():
-    net = pn.case33bw()
+    net = load_network("case33bw")
     net.line.loc[33, "in_service"] = True  # tie 8–14 closes loop 8-9-10-11-12-13-14
     with pytest.raises(TopologyError) as ei:
         Feeder.from_pandapower(net)
@@ -95,7 +95,7 @@ def test_meshed_network_names_the_loop():
 
 
 def test_tie_switch_open_is_radial_closed_is_loop():
-    net = pn.case33bw()
+    net = load_network("case33bw")
     net.line.loc[34, "in_service"] = True  # tie 11–21, controlled by a switch
     sw = pp.create_switch(net, bus=11, element=34, et="l", closed=False)
     assert Feeder.from_pandapower(net).n_branch == 32
@@ -107,7 +107,7 @@ def test_tie_switch_open_is_radial_closed_is_loop():
 
 
 def test_disconnected_network_names_isolated_buses():
-    net = pn.case33bw()
+    net = load_network("case33bw")
     net.line.loc[16, "in_service"] = False  # line 16–17: bus 17 is a leaf
     with pytest.raises(TopologyError) as ei:
         Feeder.from_pandapower(net)
@@ -115,7 +115,7 @@ def test_disconnected_network_names_isolated_buses():
 
 
 def test_unsupported_elements_and_bad_names():
-    net = pn.case33bw()
+    net = load_network("case33bw")
     pp.create_gen(net, 5, p_mw=0.1)
     with pytest.raises(InputError, match="gen"):
         Feeder.from_pandapower(net)
@@ -305,7 +305,7 @@ def test_infeasible_band_names_voltage_family_and_soft_mode(fd33):
 
 
 def test_multi_period_storage_arbitrage_and_resolve_without_rebuild():
-    net = pn.case33bw()
+    net = load_network("case33bw")
     pp.create_storage(  # near the substation: voltage limits do not interfere
         net, 2, p_mw=0.5, max_e_mwh=1.0, soc_percent=50.0, min_e_mwh=0.0,
         max_p_mw=0.5, min_p_mw=-0.5, controllable=True,
@@ -406,7 +406,7 @@ def test_ramp_limit_priced_in_energy_component_and_gen_apparent_power():
     with pytest.raises(VerificationError) as ei:
         solve_opf(fd33, price_eur_per_mwh=50.0, load_scale=[0.5, 1.0], options=opts)
     assert ei.value.check == "relaxation_gap"
-    net = pn.case33bw()
+    net = load_network("case33bw")
     g = pp.create_sgen(
         net, 17, p_mw=3.0, q_mvar=0.0, controllable=True, max_p_mw=3.0, min_p_mw=0.0,
         max_q_mvar=1.0, min_q_mvar=-1.0, sn_mva=1.2,

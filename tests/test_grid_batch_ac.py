@@ -15,7 +15,7 @@ import pandapower.networks as pn
 import pytest
 
 from evagg.errors import InputError
-from evagg.grid import DistFlowOptions, Feeder, solve_opf
+from evagg.grid import DistFlowOptions, Feeder, load_network, solve_opf
 from evagg.grid.acpf import ac_power_flow
 
 warnings.filterwarnings("ignore", message=".*numba.*")
@@ -24,7 +24,7 @@ warnings.filterwarnings("ignore", message=".*numba.*")
 def _trafo_net() -> object:
     """case33bw behind a 110/12.66 kV 10 MVA transformer, with line charging and a
     capacitor bank: every shunt kind the feeder model folds into bus shunts."""
-    net = pn.case33bw()
+    net = load_network("case33bw")
     hv = pp.create_bus(net, vn_kv=110.0)
     net.ext_grid.loc[net.ext_grid.index[0], "bus"] = hv
     pp.create_transformer_from_parameters(
@@ -48,11 +48,10 @@ def test_pgm_batch_matches_runpp(make) -> None:  # type: ignore[no-untyped-def]
     slots = list(range(t))
     a = ac_power_flow(fd, p, q, v0, slots, engine="pgm")
     b = ac_power_flow(fd, p, q, v0, slots, engine="pandapower")
-    # measured: 2e-10 pu and 1e-8 MW on case33bw; 1.3e-6 pu with the transformer, where
-    # the feeder model (and so the batch) uses the pi approximation of pandapower's T
-    # model (docs/grid.md §1), two orders below the AC check's 1e-4 pu tolerance
-    tol_v = 1e-7 if make is pn.case33bw else 5e-6
-    np.testing.assert_allclose(a.v_pu, b.v_pu, atol=tol_v)
+    # measured: 2e-10 pu and 1e-8 MW on case33bw, 3e-11 pu with the transformer (the
+    # feeder holds the exact pi equivalent of pandapower's T model, docs/grid.md §1;
+    # it was 1.3e-6 pu with the earlier pi approximation)
+    np.testing.assert_allclose(a.v_pu, b.v_pu, atol=1e-8)
     np.testing.assert_allclose(a.losses_mw, b.losses_mw, atol=1e-5)
 
 

@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 import pandapower as pp
-import pandapower.networks as pn
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from evagg.cli import app
 from evagg.errors import DataFileError, InfeasibleError
+from evagg.grid import load_network
 
 warnings.filterwarnings("ignore", message=".*numba.*")
 runner = CliRunner()
@@ -50,7 +50,7 @@ def test_opf_pinned_band_is_infeasible():
 
 
 def test_opf_profile_out_dir_and_json_network(tmp_path):
-    net = pn.case33bw()
+    net = load_network("case33bw")
     path = tmp_path / "net.json"
     pp.to_json(net, str(path))
     t = pd.date_range("2024-06-01", periods=4, freq="15min", tz="Europe/Amsterdam")

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandapower as pp
-import pandapower.networks as pn
 import pandas as pd
 import pytest
 
 from evagg.data import load_nl_day_ahead_prices
 from evagg.errors import VerificationError
-from evagg.grid import COMPONENTS, DistFlowModel, DistFlowOptions, Feeder, solve_opf
+from evagg.grid import COMPONENTS, DistFlowModel, DistFlowOptions, Feeder, load_network, solve_opf
 from evagg.studies.ev_grid_day import daily_load_scale
 
 warnings.filterwarnings("ignore", message=".*numba.*")
@@ -36,7 +35,7 @@ def neg20():  # type: ignore[no-untyped-def]
 
 def test_minus_20_matches_pandapower_ac_opf(neg20) -> None:  # type: ignore[no-untyped-def]
     _, res = neg20
-    net = pn.case33bw()
+    net = load_network("case33bw")
     net.ext_grid["controllable"] = True
     net.ext_grid["min_vm_pu"], net.ext_grid["max_vm_pu"] = 0.95, 1.05
     net.bus["min_vm_pu"], net.bus["max_vm_pu"] = 0.95, 1.05

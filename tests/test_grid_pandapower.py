@@ -18,7 +18,7 @@ import pandapower.networks as pn
 import pytest
 
 from evagg.errors import InputError
-from evagg.grid import DistFlowOptions, Feeder, TopologyError, solve_opf
+from evagg.grid import DistFlowOptions, Feeder, TopologyError, load_network, solve_opf
 from evagg.grid.acpf import ac_power_flow
 
 warnings.filterwarnings("ignore", message=".*numba.*")
@@ -36,7 +36,7 @@ def tapped_net(tap_pos: int, sn_mva: float = 10.0, dg: bool = False, **tap: obje
     """case33bw behind a 110/12.66 kV transformer at tap ``tap_pos`` (1.25 %/step on the
     HV side), with line charging; optionally a 80 EUR/MWh controllable generator at
     bus 17 (so that a transformer too small for the load can bind)."""
-    net = pn.case33bw()
+    net = load_network("case33bw")
     hv = pp.create_bus(net, vn_kv=110.0)
     net.ext_grid.loc[net.ext_grid.index[0], "bus"] = hv
     kw = {"tap_side": "hv", "tap_step_percent": 1.25, "tap_changer_type": "Ratio"} | tap

@@ -11,6 +11,7 @@ nominal voltage; powers handed to or returned from users are in MW / Mvar.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,14 +88,23 @@ def load_network(name_or_path: str) -> Any:
                 "network", name_or_path, f"not a pandapower JSON file ({exc})"
             ) from None
     fn = getattr(pn, name_or_path, None)
-    if fn is None or not callable(fn) or name_or_path.startswith("_"):
-        raise InputError(
-            "network",
-            name_or_path,
-            "neither an existing pandapower JSON file, a pandapower.networks function "
-            "(e.g. 'case33bw') nor simbench:<code> (e.g. 'simbench:1-LV-rural1--0-sw')",
-        )
-    return fn()
+    if fn is not None and callable(fn) and not name_or_path.startswith("_"):
+        return copy.deepcopy(_pp_network(name_or_path))
+    raise InputError(
+        "network",
+        name_or_path,
+        "neither an existing pandapower JSON file, a pandapower.networks function "
+        "(e.g. 'case33bw') nor simbench:<code> (e.g. 'simbench:1-LV-rural1--0-sw')",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _pp_network(name: str) -> Any:
+    """``pandapower.networks.<name>()``, cached per process (case33bw takes ~2 s CPU to
+    read); callers get deep copies."""
+    import pandapower.networks as pn
+
+    return getattr(pn, name)()
 
 
 def feeder_from_network(name_or_path: str, *, ext_grid: int | None = None) -> Feeder:
@@ -328,11 +338,7 @@ class Feeder:
             For unsupported elements (``gen``, ``trafo3w``, ``impedance``, tabular tap
             changers), several external grids without ``ext_grid``, or bad data.
         """
-        if net is None:
-            import pandapower.networks as pn
-
-            net = pn.case33bw()
-        net = copy.deepcopy(net)
+        net = copy.deepcopy(_pp_network("case33bw") if net is None else net)
         s_base = _base_mva(net, s_base_mva)
         ppnet.check_supported(net)
         buses = ppnet.active(net, "bus")
