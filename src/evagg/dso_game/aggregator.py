@@ -13,7 +13,7 @@ DLMP + service fee (§4 end), the fee discounted by the users' points (§5.3):
     \max\ Δt \sum_t ( C_t D_t(C) + C^s_t E^s_t - λ_t E^c_t - C^b_t E^b_t
         - c^{deg} (r^c_t + r^d_t) - c^q ((r^c_t)^2 + (r^d_t)^2) )                 (14)
 
-    C^{min} \le C_t \le C^{max},\ e^{min} \le e_h \le e^{max}               (15)
+    C^{min} \le C_t \le C^{max},\ e^{lo}_h \le e_h \le e^{hi}_h              (15)
 
     \sum_t w_t C_t \le C^{av},\ w_t = D^0_t / \sum_s D^0_s                  (16)
 
@@ -38,12 +38,13 @@ matrix ε, reference price C^ref, demand D⁰ of the users who chose this statio
 What evagg changed: efficiencies η and a cyclic end state in (20) (the seed has
 neither); (19)'s product r^d(1−z) is written exactly as two linear bounds; M = the sum of
 the maximum charging powers (piles + storage), as the seed says; (15) also bounds the
-fee coefficient (§5.3); (16) is a cap (the seed's remark in §5.3), not an equality, on
-the demand-weighted average (a slot without demand has no price anyone pays; the posted
-fee of an hour without demand is set after the solve to the demand-weighted mean fee);
-a storage wear cost c^deg (r^c + r^d) + c^q (r^c² + r^d²) (the quadratic
-part makes the best response unique; without it the game cycles between tied storage
-schedules).
+fee coefficient by §5.3's [e_min, e_max], which yields where the DLMP alone would push
+the charging price out of [C^min, C^max] (:meth:`BestResponseModel.fee_bounds`); (16)
+is a cap (the seed's remark in §5.3), not an equality, on the demand-weighted average (a
+slot without demand has no price anyone pays; the posted fee of a period without demand
+is set after the solve to the demand-weighted mean fee); a storage wear cost
+c^deg (r^c + r^d) + c^q (r^c² + r^d²) (the quadratic part makes the best response
+unique; without it the game cycles between tied storage schedules).
 
 Exact method. Revenue C·D(C) is quadratic in e and concave because sym(ε) ⪯ 0
 (checked). The best response is a convex MIQP, solved exactly by best-first branch and
@@ -59,6 +60,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -81,6 +83,19 @@ FloatArray = npt.NDArray[np.float64]
 
 SIMULTANEOUS_TOL_MW = 1e-6
 """Charge and discharge (or buy and sell) both above this are 'simultaneous' [MW]."""
+
+
+D0_ZERO_MW = 1e-6
+"""Reference demand below this (1 W; e.g. the logit tail of users who almost surely go
+elsewhere) counts as none: its revenue term, ~1e-12 of the others, only made the QP
+ill-conditioned (Clarabel 'optimal_inaccurate' with a fee per slot) [MW]."""
+
+
+QP_RETRY_SETTINGS: tuple[dict[str, Any], ...] = (
+    {"equilibrate_enable": False},
+    {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7},
+)
+"""Clarabel settings tried, in turn, after an 'optimal_inaccurate' QP relaxation."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +305,8 @@ class BestResponseModel:
     solver
         Solver of the QP relaxations.
     slots_per_block
-        Slots per fee period (4: hourly fee coefficients e_{k,h} on 15-min slots).
+        Slots per fee period (1: a fee coefficient e_{k,t} per slot, seed §5.3's "e_k in
+        t period"; 4 would give hourly fees on 15-min slots).
     """
 
     def __init__(
@@ -300,7 +316,7 @@ class BestResponseModel:
         c_ref_eur_per_mwh: float,
         dt_h: float,
         solver: str = "CLARABEL",
-        slots_per_block: int = 4,
+        slots_per_block: int = 1,
     ) -> None:
         self.spec = spec
         self.solver = solver
@@ -314,6 +330,7 @@ class BestResponseModel:
         if not (isinstance(slots_per_block, int | np.integer) and slots_per_block >= 1):
             raise InputError("slots_per_block", slots_per_block, "must be a positive integer")
         n_h = -(-t // int(slots_per_block))
+        self.slots_per_block = int(slots_per_block)
         self.block = np.arange(t) // int(slots_per_block)
         self.b_mat = np.zeros((t, n_h))
         self.b_mat[np.arange(t), self.block] = 1.0
@@ -330,6 +347,8 @@ class BestResponseModel:
         self.sqrt_h = cp.Parameter((n_h, n_h), name="revenue_sqrt")
         self.avg0 = cp.Parameter(name="average_at_dlmp")  # Σ w_t λ_t
         self.w_fee = cp.Parameter(n_h, name="average_per_fee")  # Gᵀ w
+        self.fee_lo = cp.Parameter(n_h, name="fee_lower")
+        self.fee_hi = cp.Parameter(n_h, name="fee_upper")
         self.u_lo, self.u_hi = cp.Parameter(t), cp.Parameter(t)
         self.z_lo, self.z_hi = cp.Parameter(t), cp.Parameter(t)
         # variables
@@ -357,8 +376,8 @@ class BestResponseModel:
             "price bounds (15)": [
                 self.c >= spec.price_min_eur_per_mwh,
                 self.c <= spec.price_max_eur_per_mwh,
-                self.fee >= spec.fee_min_eur_per_mwh,
-                self.fee <= spec.fee_max_eur_per_mwh,
+                self.fee >= self.fee_lo,
+                self.fee <= self.fee_hi,
             ],
             "average price (16)": [
                 self.avg0 + self.w_fee @ self.fee <= spec.price_avg_cap_eur_per_mwh
@@ -424,7 +443,8 @@ class BestResponseModel:
                 float(arrs["rt_sell_price"][k]),
                 "must be ≤ the real-time buy price",
             )
-        d0, lam, phi = arrs["d0_mw"], arrs["dlmp"], arrs["discount"]
+        lam, phi = arrs["dlmp"], arrs["discount"]
+        d0 = np.where(arrs["d0_mw"] < D0_ZERO_MW, 0.0, arrs["d0_mw"])
         a = demand_slopes(self.eps, d0, self.c_ref)
         g = phi[:, None] * self.b_mat
         q = d0 + a @ (lam - self.c_ref)
@@ -440,20 +460,63 @@ class BestResponseModel:
         self.avg0.value = float(self.w_avg @ lam)
         self.w_fee.value = g.T @ self.w_avg
         self.dlmp.value = lam
+        self.fee_lo.value, self.fee_hi.value = self.fee_bounds(lam, phi)
         self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
+
+    def fee_bounds(self, dlmp: FloatArray, discount: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Effective fee bounds per fee period (n_h,) [EUR/MWh]: the price bounds (15) rule.
+
+        e^lo_h = min(e_min, min_{t∈h} (C^max − λ_t)/φ̄_t),
+        e^hi_h = max(e_max, max_{t∈h} (C^min − λ_t)/φ̄_t):
+        the fee bounds of §5.3 hold unless the DLMP alone already leaves no charging
+        price in [C^min, C^max] with them (a congested or spiking slot with λ_t above
+        C^max − φ̄ e_min, or a negative one below C^min − φ̄ e_max); then the fee yields
+        (a discount below e_min, or a surcharge above e_max) and the retail price stays
+        within (15), the bound the users are promised.
+        """
+        s = self.spec
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = np.where(discount > 0, (s.price_max_eur_per_mwh - dlmp) / discount, np.inf)
+            bot = np.where(discount > 0, (s.price_min_eur_per_mwh - dlmp) / discount, -np.inf)
+        n_h = self.b_mat.shape[1]
+        lo, hi = np.full(n_h, np.inf), np.full(n_h, -np.inf)
+        np.minimum.at(lo, self.block, top)
+        np.maximum.at(hi, self.block, bot)
+        return (
+            np.minimum(s.fee_min_eur_per_mwh, lo),
+            np.maximum(s.fee_max_eur_per_mwh, hi),
+        )
 
     # ----------------------------------------------------------------- solve
     def _relax(self, bounds: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> float | None:
+        """Solve one QP relaxation; ``None`` if infeasible.
+
+        Clarabel sometimes stops at 'optimal_inaccurate' on slots with little demand (the
+        fee's curvature there is ~1e-6 of the others); the QP is then re-solved with the
+        settings of :data:`QP_RETRY_SETTINGS` in turn (the certificate re-checks every
+        best response independently).
+        """
         self.u_lo.value, self.u_hi.value, self.z_lo.value, self.z_hi.value = bounds
-        try:
-            info = solve_cvxpy(
-                self.problem, name="aggregator_best_response", kind="socp", solver=self.solver
-            )
-        except SolverError as exc:
-            if exc.status in ("infeasible", "infeasible_inaccurate"):
-                return None
-            raise
-        return float(info.objective)
+        last: SolverError | None = None
+        for opts in ({}, *QP_RETRY_SETTINGS) if self.solver == "CLARABEL" else ({},):
+            try:
+                info = solve_cvxpy(
+                    self.problem,
+                    name="aggregator_best_response",
+                    kind="socp",
+                    solver=self.solver,
+                    **opts,
+                )
+            except SolverError as exc:
+                if exc.status in ("infeasible", "infeasible_inaccurate"):
+                    return None
+                if exc.status != "optimal_inaccurate":
+                    raise
+                last = exc
+                continue
+            return float(info.objective)
+        assert last is not None
+        raise last
 
     def _violation(self) -> tuple[float, int, str]:
         rc, rd = np.asarray(self.r_c.value), np.asarray(self.r_d.value)
@@ -542,8 +605,9 @@ class BestResponseModel:
     def _diagnose(self) -> str:
         s = self.spec
         lam = np.asarray(self.dlmp.value)
-        lo = np.maximum(s.price_min_eur_per_mwh, lam + self.discount * s.fee_min_eur_per_mwh)
-        hi = np.minimum(s.price_max_eur_per_mwh, lam + self.discount * s.fee_max_eur_per_mwh)
+        f_lo, f_hi = (np.asarray(p.value)[self.block] for p in (self.fee_lo, self.fee_hi))
+        lo = np.maximum(s.price_min_eur_per_mwh, lam + self.discount * f_lo)
+        hi = np.minimum(s.price_max_eur_per_mwh, lam + self.discount * f_hi)
         if np.any(lo > hi + 1e-9):
             k = int(np.argmax(lo - hi))
             return (
@@ -616,8 +680,8 @@ class BestResponseModel:
         checks = [
             np.all(br.price_eur_per_mwh >= s.price_min_eur_per_mwh - tol),
             np.all(br.price_eur_per_mwh <= s.price_max_eur_per_mwh + tol),
-            np.all(fee >= s.fee_min_eur_per_mwh - tol)
-            and np.all(fee <= s.fee_max_eur_per_mwh + tol),
+            np.all(fee >= np.asarray(self.fee_lo.value)[self.block] - tol)
+            and np.all(fee <= np.asarray(self.fee_hi.value)[self.block] + tol),
             np.allclose(fee, (self.b_mat.T @ fee / self.b_mat.sum(0))[self.block], atol=tol),
             np.allclose(
                 br.price_eur_per_mwh, np.asarray(self.dlmp.value) + self.discount * fee, atol=tol

@@ -615,7 +615,7 @@ def certify(
     recs.append(("net_load_consistency_mw", dx, 1e-6, dx <= 1e-6))
     d0, phibar, _ = expected_loads(setup, prof, probability, phi)
     for j, (m, b) in enumerate(zip(setup.models, brs, strict=True)):
-        fresh = BestResponseModel(m.spec, m.eps, m.c_ref, m.dt_h, m.solver)
+        fresh = BestResponseModel(m.spec, m.eps, m.c_ref, m.dt_h, m.solver, m.slots_per_block)
         fresh.set_data(
             dlmp[j], d0[j], phibar[j], setup.rt_buy_eur_per_mwh, setup.rt_sell_eur_per_mwh
         )

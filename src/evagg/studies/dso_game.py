@@ -167,6 +167,21 @@ def _feeder(network: str) -> Feeder:
     return Feeder.from_pandapower(load_network(network))
 
 
+def loss_weight_eur_per_mwh(price_eur_per_mwh: np.ndarray) -> float:
+    """Seed 000 §3's loss weight a2 for a day: max(0, −min_t price_t) [EUR/MWh].
+
+    With a2 = 0 a negative-price hour pays the DSO for losses, and the OPF lowers
+    voltages to burn energy in the lines, down to and past the (soft) voltage limit; the
+    DLMPs then price the voltage penalty instead of energy (2024-05-12, substation
+    −200 EUR/MWh: DLMP 1409 EUR/MWh at bus 23, and the aggregators' price bounds became
+    infeasible). Valuing losses at least at the most negative price of the day makes
+    losses never profitable: the objective a1·cost + a2·losses of seed eq. (8) then
+    minimises losses as a DSO does, and the SOCP relaxation is exact (no convex–concave
+    repair needed). Days without negative prices keep a2 = 0.
+    """
+    return float(max(0.0, -float(np.min(price_eur_per_mwh))))
+
+
 def _day_setup(
     cfg: Config,
     feeder: Feeder,
@@ -191,6 +206,7 @@ def _day_setup(
         v_slack_max_pu=1.05,
         soft_voltage=True,
         ac_slots="extremes",
+        a2_eur_per_mwh=loss_weight_eur_per_mwh(price),
     )
     dso = DSOAdapter(
         feeder,
