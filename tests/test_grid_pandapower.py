@@ -187,3 +187,29 @@ def test_parallel_transformers_and_bus_bus_switches_are_fused():
     net.trafo.loc[1, ["tap_step_percent", "tap_side", "tap_neutral"]] = [1.25, "hv", 0]
     with pytest.raises(InputError, match="different tap ratios"):
         Feeder.from_pandapower(net)
+
+
+def test_transformer_fed_from_its_lv_side_is_reversed_exactly():
+    # a step-up feeder: the external grid on the 20 kV side, the tapped transformer's HV
+    # side downstream (the tree orientation is the reverse of pandapower's hv → lv)
+    net = pp.create_empty_network()
+    lv, hv, far = (pp.create_bus(net, vn_kv=v) for v in (20.0, 110.0, 110.0))
+    pp.create_ext_grid(net, lv, vm_pu=1.0)
+    pp.create_transformer_from_parameters(
+        net, hv, lv, sn_mva=40.0, vn_hv_kv=110.0, vn_lv_kv=20.0, vkr_percent=0.4,
+        vk_percent=12.0, pfe_kw=20.0, i0_percent=0.08, tap_side="hv", tap_neutral=0,
+        tap_pos=3, tap_step_percent=1.5, tap_changer_type="Ratio",
+    )  # fmt: skip
+    pp.create_line_from_parameters(
+        net, hv, far, 20.0, r_ohm_per_km=0.12, x_ohm_per_km=0.4, c_nf_per_km=10.0, max_i_ka=1.0
+    )
+    pp.create_load(net, far, p_mw=15.0, q_mvar=4.0)
+    fd = Feeder.from_pandapower(net)
+    assert fd.tap_ratio[0] == pytest.approx(1 / 1.045)  # 1/τ at the LV (sending) end
+    res = solve_opf(fd, price_eur_per_mwh=50.0)
+    ref = copy.deepcopy(net)
+    pp.runpp(ref, numba=False, tolerance_mva=1e-10)
+    np.testing.assert_allclose(res.v_pu[0].loc[ref.res_bus.index], ref.res_bus.vm_pu, atol=1e-8)
+    assert res.losses_mw.iloc[0] == pytest.approx(
+        ref.res_trafo.pl_mw.sum() + ref.res_line.pl_mw.sum(), abs=1e-7
+    )

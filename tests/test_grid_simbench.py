@@ -123,3 +123,16 @@ def test_cli_opf_on_a_simbench_day(tmp_path):  # type: ignore[no-untyped-def]
     assert (tmp_path / "dlmp_eur_per_mwh.csv").exists()
     bad = CliRunner().invoke(app, ["grid", "opf", "--network", "case33bw", "--date", DAY])
     assert isinstance(bad.exception, InputError) and bad.exception.field == "date"
+
+
+@pytest.mark.slow
+def test_ev_day_on_a_simbench_lv_grid_names_the_binding_rating():
+    from evagg.studies.ev_grid_day import Config, run
+
+    res = run(Config(network=f"simbench:{LV}", ev_bus=4, date="2024-06-12"))
+    s = res.stats
+    # measured: 203 EVs at bus 4, limited by the current rating of line 7 at 18:00
+    # (voltages stay above 0.98 pu); every OPF verified
+    assert s.binding_limit.startswith("rating of line") and 150 < s.hosting_vehicles < 260
+    assert s.min_v_pu_ev > 0.95 and s.max_ac_dv_pu < 1e-6
+    assert res.case == f"feeder simbench:{LV}"

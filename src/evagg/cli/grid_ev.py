@@ -15,12 +15,16 @@ from evagg.cli.grid import grid_app
 from evagg.studies.ev_grid_day import Config, EVGridDaySummary, run, write_outputs
 
 
+def _limit(g: EVGridDaySummary) -> str:
+    return f"bus {g.binding_bus}" if g.binding_limit == "voltage" else g.binding_limit
+
+
 def ev_grid_rows(g: EVGridDaySummary) -> list[tuple[str, str]]:
     """Headline rows of an EV grid-impact day (shared with ``evagg demo``)."""
     return [
         (
             f"EVs hosted at bus {g.ev_bus} (uncontrolled charging)",
-            f"{g.hosting_vehicles:.0f} (limit: bus {g.binding_bus} at {g.binding_time[11:16]})",
+            f"{g.hosting_vehicles:.0f} (limit: {_limit(g)} at {g.binding_time[11:16]})",
         ),
         ("lowest voltage [pu]: no EVs → EVs", f"{g.min_v_pu_base:.4f} → {g.min_v_pu_ev:.4f}"),
         (
@@ -47,6 +51,14 @@ def ev_day(
     bus: Annotated[
         int, typer.Option("--bus", help="pandapower bus index of the EVs (17 = far end).")
     ] = 17,
+    network: Annotated[
+        str,
+        typer.Option(
+            "--network",
+            help="pandapower.networks name, JSON file or simbench:<code> (base loads "
+            "follow the Table A1 shape)",
+        ),
+    ] = "case33bw",
     v_min: Annotated[float, typer.Option("--v-min", help="Lower voltage limit [pu].")] = 0.95,
     v_max: Annotated[float, typer.Option("--v-max", help="Upper voltage limit [pu].")] = 1.05,
     v_slack_max: Annotated[
@@ -56,7 +68,7 @@ def ev_day(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic fleet.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Hosting capacity and grid impact of uncontrolled EV charging on case33bw.
+    """Hosting capacity and grid impact of uncontrolled EV charging on a feeder.
 
     Base loads follow the seed 003 Table A1 daily shape, energy is priced at the real NL
     day-ahead price; the largest fleet whose charging keeps every bus within the voltage
@@ -67,6 +79,7 @@ def ev_day(
         result = run(
             Config(
                 date=date,
+                network=network,
                 ev_bus=bus,
                 v_min_pu=v_min,
                 v_max_pu=v_max,
@@ -79,7 +92,7 @@ def ev_day(
     if as_json:
         print(json.dumps(asdict(s), indent=1, default=str))
         return
-    title = f"EV charging on case33bw, {s.date} ({s.kwh_per_vehicle_day:.1f} kWh/EV/day)"
+    title = f"EV charging on {result.case}, {s.date} ({s.kwh_per_vehicle_day:.1f} kWh/EV/day)"
     tab = kv_table(title, ev_grid_rows(s))
     con = Console()
     con.print(tab)

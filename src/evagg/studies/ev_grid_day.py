@@ -29,7 +29,14 @@ from pydantic import Field
 from evagg._checks import IsoDate, parse_timestamp
 from evagg.data import load_microgrid_day, load_nl_day_ahead_prices
 from evagg.errors import InputError
-from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult, hosting_capacity
+from evagg.grid import (
+    DistFlowModel,
+    DistFlowOptions,
+    Feeder,
+    OPFResult,
+    feeder_from_network,
+    hosting_capacity,
+)
 from evagg.studies.base import StudyConfig, Verification, check_at_most, write_json
 from evagg.studies.scenario_day import expected_fleet_demand_mwh
 
@@ -73,6 +80,7 @@ class EVGridDaySummary:
     max_relaxation_gap_rel: float
     max_ac_dv_pu: float
     timings_s: dict[str, float] = field(default_factory=dict)
+    binding_limit: str = "voltage"
 
 
 class Config(StudyConfig):
@@ -80,6 +88,11 @@ class Config(StudyConfig):
 
     date: IsoDate = Field(
         default="2024-06-12", description="Local market day YYYY-MM-DD (NL prices)."
+    )
+    network: str = Field(
+        default="case33bw",
+        description="Feeder: pandapower.networks name, pandapower JSON file or "
+        "simbench:<code>; its base loads follow the Table A1 shape.",
     )
     ev_bus: int = Field(
         default=17, description="pandapower bus of the EVs (17: far end, Baran-Wu 18)."
@@ -179,9 +192,13 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
     v_slack_max_pu, max_vehicles = config.v_slack_max_pu, config.max_vehicles
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
-    feeder = Feeder.from_pandapower()
-    if ev_bus not in set(feeder.bus_index):
-        raise InputError("ev_bus", ev_bus, f"not a bus of case33bw {list(feeder.bus_index)}")
+    feeder = feeder_from_network(config.network)
+    case = CASE if config.network == "case33bw" else f"feeder {config.network}"
+    if feeder.bus_alias.get(ev_bus, ev_bus) not in set(feeder.bus_index):
+        buses = list(feeder.bus_index)
+        raise InputError(
+            "ev_bus", ev_bus, f"not a bus of {config.network} ({len(buses)} buses: {buses[:8]}…)"
+        )
     k = feeder.load_bus_position(ev_bus, "ev_bus")
     start = parse_timestamp("date", date)
     if prices is None:
@@ -250,7 +267,12 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
     timings["ev_opf_s"] = time.perf_counter() - t
 
     v_host = host_res.v_pu
-    b_pos, t_pos = np.unravel_index(int(np.argmin(v_host.to_numpy())), v_host.shape)
+    b_pos, t_min = np.unravel_index(int(np.argmin(v_host.to_numpy())), v_host.shape)
+    t_pos = int(t_min)
+    limit, rated = "voltage", _rating_use(feeder, host_res)
+    if rated is not None and rated[0] > 0.999:  # a branch rating binds, not a voltage
+        limit = f"rating of {rated[1]}"
+        t_pos = rated[2]
     timings["total_s"] = time.perf_counter() - t_all
     stats = EVGridDaySummary(
         date=str(start.date()),
@@ -272,10 +294,30 @@ def run(config: Config, *, prices: pd.Series | None = None) -> EVGridDayResult:
         max_relaxation_gap_rel=max(r.relaxation_gap_rel for r in (base, host_res, ev)),
         max_ac_dv_pu=max(r.ac_max_dv_pu for r in (base, host_res, ev)),
         timings_s=timings,
+        binding_limit=limit,
     )
     return EVGridDayResult(
-        config=config, stats=stats, base=base, hosting=host_res, ev=ev, price=series, feeder=feeder
+        config=config,
+        stats=stats,
+        base=base,
+        hosting=host_res,
+        ev=ev,
+        price=series,
+        feeder=feeder,
+        case=case,
     )
+
+
+def _rating_use(feeder: Feeder, res: OPFResult) -> tuple[float, str, int] | None:
+    """Largest sending-end |S|/(V·S̄) over rated branches and slots: (use, branch, slot)."""
+    rated = np.flatnonzero(np.isfinite(feeder.s_max_pu))
+    if not rated.size:
+        return None
+    s_mva = np.hypot(res.p_branch_mw.to_numpy(), res.q_branch_mvar.to_numpy())[rated]
+    v_from = res.v_pu.loc[feeder.bus_index].to_numpy()[feeder.from_bus[rated]]
+    use = s_mva / v_from / (feeder.s_max_pu[rated, None] * feeder.s_base_mva)
+    k, t = np.unravel_index(int(np.argmax(use)), use.shape)
+    return float(use[k, t]), str(res.p_branch_mw.index[rated[k]]), int(t)
 
 
 def write_outputs(result: EVGridDayResult, out_dir: str | Path) -> list[Path]:
@@ -286,9 +328,10 @@ def write_outputs(result: EVGridDayResult, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     s = result.stats
     date = s.date
-    files = write_opf_outputs(result.base, out / "base", result.feeder, f"{CASE}, no EVs", date)
+    case = result.case
+    files = write_opf_outputs(result.base, out / "base", result.feeder, f"{case}, no EVs", date)
     files += write_opf_outputs(
-        result.ev, out / "ev", result.feeder, f"{CASE}, {int(s.hosting_vehicles)} EVs", date
+        result.ev, out / "ev", result.feeder, f"{case}, {int(s.hosting_vehicles)} EVs", date
     )
     fig = ev_impact_figure(
         result.base,
@@ -297,7 +340,7 @@ def write_outputs(result: EVGridDayResult, out_dir: str | Path) -> list[Path]:
         int(np.floor(s.hosting_vehicles)),
         result.price,
         result.config.v_min_pu,
-        CASE,
+        case,
     )
     fig.savefig(out / "ev_impact.png", dpi=120)
     files.append(out / "ev_impact.png")
