@@ -85,6 +85,16 @@ def test_unpicklable_day_function_and_occupied_folder(tmp_path: Path) -> None:
             resume=True,
             seed=1,
         )
+    # other settings bound to the same day function: refused, not mixed into the folder
+    with pytest.raises(InputError, match=r"day_args=.*differs from the run being resumed"):
+        run_backtest(
+            functools.partial(toy_day, sleep_s=0.001),
+            "2024-01-01",
+            "2024-01-03",
+            tmp_path,
+            scheduler="synchronous",
+            resume=True,
+        )
 
 
 def test_failed_day_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
@@ -144,9 +154,10 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(reference: Path, tmp_pat
         proc.wait()
     finished = {p.name: p.stat().st_mtime_ns for p in days.glob("*.parquet")}
     assert 3 <= len(finished) < 15
-    # the resumed part uses the sleeping variant too: the day function's name is the same
+    # the resumed part is the same day function with the same settings (a resume with
+    # other bound settings is refused: test_unpicklable_day_function_and_occupied_folder)
     res = run_backtest(
-        functools.partial(toy_day, sleep_s=0.0),
+        functools.partial(toy_day, sleep_s=0.4),
         START,
         END,
         tmp_path,

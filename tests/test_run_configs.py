@@ -66,6 +66,14 @@ FAST: dict[str, dict[str, Any] | None] = {
         "n_sim_evs": 50,
         "train_days": 7,
     },
+    "v2g_pricing_backtest": {
+        "start": "2024-03-11",
+        "end": "2024-03-12",
+        "workers": 0,
+        "fleet_size": 20,
+        "n_classes": 1,
+        "forecast": "weekly_profile",
+    },
     # The demo's config is the `evagg demo` default, which conftest's `demo_dir` runs once
     # per session through the same registry (run.json, verifications.json, report.html).
     "demo": None,

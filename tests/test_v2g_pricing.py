@@ -324,10 +324,10 @@ def test_cli_day_and_backtest_with_the_missing_hour_day(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    fails = out["backtest"]["failures"]
+    fails = out["failures"]
     assert [f["date"] for f in fails] == ["2023-12-31"]
-    assert fails[0]["error_type"] == "InputError" and "no price for" in fails[0]["message"]
-    assert out["results"]["days"] == 1.0
+    assert fails[0]["error"].startswith("InputError") and "no price for" in fails[0]["error"]
+    assert out["days"] == 1.0 and out["n_days"] == 1
     assert (tmp_path / "b" / "monthly.png").exists()
 
 

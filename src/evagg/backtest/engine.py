@@ -31,6 +31,7 @@ is sent by reference: a top-level function or a :func:`functools.partial` of one
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -172,6 +173,14 @@ def _fn_name(day_fn: Any) -> str:
     return f"{getattr(base, '__module__', '?')}.{getattr(base, '__qualname__', repr(base))}"
 
 
+def _fn_args(day_fn: Any) -> str:
+    """Fingerprint of a ``functools.partial``'s bound arguments (the day's settings), so a
+    resume with other settings is refused instead of mixing two studies in one folder."""
+    args = getattr(day_fn, "args", ())
+    keywords = sorted(getattr(day_fn, "keywords", {}).items())
+    return hashlib.sha256(repr((args, keywords)).encode()).hexdigest()[:16]
+
+
 def _check_picklable(day_fn: Any) -> None:
     try:
         pickle.dumps(day_fn)
@@ -193,7 +202,7 @@ def _prepare(
     for stale in (out / DAYS_DIR).glob(".*.tmp"):  # left by a killed run
         stale.unlink(missing_ok=True)
     meta_path = out / META_FILE
-    meta = {"day_fn": _fn_name(day_fn), "seed": int(seed)}
+    meta = {"day_fn": _fn_name(day_fn), "day_args": _fn_args(day_fn), "seed": int(seed)}
     existing = {parse_day("day file", p.stem) for p in (out / DAYS_DIR).glob("*.parquet")}
     if existing and not resume:
         raise InputError(
@@ -204,7 +213,9 @@ def _prepare(
         )
     if meta_path.exists():
         old = json.loads(meta_path.read_text(encoding="utf-8"))
-        for key in ("day_fn", "seed"):
+        for key in ("day_fn", "day_args", "seed"):
+            if key not in old:  # written by an earlier evagg version
+                continue
             if resume and existing and old.get(key) != meta[key]:
                 raise InputError(
                     key,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +23,6 @@ from evagg.cli.backtest import (
     StartOpt,
     WorkersOpt,
     backtest_app,
-    run_backtest_command,
 )
 
 _FLEET = Annotated[int, typer.Option("--fleet-size", help="Vehicles in the synthetic fleet.")]
@@ -109,18 +107,6 @@ def _fmt(v: Any) -> str:
     return f"{v:,.4g}" if isinstance(v, float) else str(v)
 
 
-def _finish(res: Any, case: str, period: str) -> dict[str, Any]:
-    from evagg.report.v2g_pricing import monthly_figure
-    from evagg.studies.v2g_pricing import backtest_summary
-
-    totals, monthly = backtest_summary(res.daily)
-    out = Path(res.out_dir)
-    res.daily.to_csv(out / "daily.csv", index=False)
-    monthly.to_csv(out / "monthly.csv")
-    monthly_figure(monthly, case, period).savefig(out / "monthly.png", dpi=120)
-    return totals
-
-
 @backtest_app.command("v2g-pricing")
 def v2g_pricing_backtest(
     start: StartOpt = "2024-01-01",
@@ -142,32 +128,38 @@ def v2g_pricing_backtest(
 ) -> None:
     """The V2G-pricing day over a date range (one dask task per day, resumable): daily
     table, annual summary (profit, loss vs perfect foresight of hold and rolling, loss
-    reduction), monthly table and plot; failed days (e.g. a missing price hour) listed."""
-    from evagg.studies import v2g_pricing as study
+    reduction), monthly table and plot; failed days (e.g. a missing price hour) listed.
+    The same study as `evagg run` with study = "v2g_pricing_backtest"."""
+    from evagg.studies import v2g_pricing_backtest as study
 
     config = study.Config(
+        start=start,
+        end=end,
+        every_days=every,
+        workers=workers,
+        seed=seed,
+        days_dir=str(out),
+        resume=resume,
         fleet_size=fleet_size,
         v2g_share=v2g_share,
         n_classes=n_classes,
         forecast=forecast,  # type: ignore[arg-type]  # validated by the Config
     )
-    case = f"{fleet_size} EVs, {v2g_share:.0%} V2G, {forecast} forecast"
-    run_backtest_command(
-        "v2g-pricing",
-        functools.partial(study.backtest_day, config=config),
-        start=start,
-        end=end,
-        out=out,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        seed=seed,
-        as_json=as_json,
-        progress=not no_progress,
-        data_range=study.data_range(config.train_days),
-        finish=lambda res: _finish(res, case, f"{start} .. {end}"),
-        every=every,
-    )
+    res = study.run(config, scheduler=scheduler, show_progress=not (no_progress or as_json))
+    study.write_outputs(res, out)
+    summary = res.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=1, default=str))
+        return
+    rows = [
+        ("days computed / resumed", f"{res.n_computed} / {res.n_resumed}"),
+        ("failed days", str(summary["n_failures"])),
+        *((f"failed {f['date']}", f["error"][:120]) for f in summary["failures"]),
+        *((k, _fmt(v)) for k, v in res.totals.items()),
+    ]
+    con = Console()
+    con.print(kv_table(f"backtest v2g-pricing {start} .. {end}", rows))
+    con.print(f"files written to {escape(str(out))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,11 +16,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evagg._checks import IsoDate
 from evagg.errors import InputError
 
 SEED_MAX = 2**32 - 1
@@ -179,3 +180,72 @@ class StudyConfig(BaseModel):
         if isinstance(seed, int) and not 0 <= seed <= SEED_MAX:
             raise InputError("seed", seed, f"must be an integer in [0, {SEED_MAX}]")
         return self
+
+
+class BacktestRangeConfig(StudyConfig):
+    """Base of backtest study configs: the date range and how it runs.
+
+    None of these options changes a day's numbers (each day gets a seed derived from
+    ``seed`` and its date only); the study's own fields are the day's settings.
+    """
+
+    start: IsoDate = Field(default="2024-01-01", description="First market day.")
+    end: IsoDate = Field(default="2024-12-31", description="Last market day (inclusive).")
+    every_days: int = Field(default=1, ge=1, description="Every k-th day from start.")
+    workers: int = Field(
+        default=2, ge=0, description="dask worker processes; 0 = days one by one in-process"
+    )
+    seed: int = Field(default=0, ge=0, description="Run seed (one seed per day from it).")
+    days_dir: str | None = Field(
+        default=None,
+        description="Folder of the per-day results (resumable); default a temporary one",
+    )
+    resume: bool = Field(default=False, description="Keep the days already in days_dir.")
+    order: Literal["date", "spread"] = Field(
+        default="date",
+        description="'spread': days in bit-reversed order (a run stopped early is a "
+        "sample of the whole range)",
+    )
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Any:
+        if self.end < self.start:  # ISO dates compare as text
+            raise InputError("end", self.end, f"is before start {self.start}")
+        return self
+
+    def run_days(
+        self,
+        day_fn: Any,
+        data_range: tuple[Any, Any] | None = None,
+        *,
+        scheduler: str | None = None,
+        show_progress: bool = False,
+    ) -> Any:
+        """:func:`evagg.backtest.run_backtest` of ``day_fn`` over this range.
+
+        Per-day files go to ``days_dir`` (resumable with ``resume``) or to a temporary
+        folder removed afterwards. ``workers = 0`` (or ``scheduler="synchronous"``) runs
+        the days in this process; a ``scheduler`` address uses a running dask cluster.
+        Returns the engine's ``BacktestResult``.
+        """
+        import tempfile
+
+        from evagg.backtest import run_backtest
+
+        if scheduler is None and self.workers == 0:
+            scheduler = "synchronous"
+        with tempfile.TemporaryDirectory(prefix="evagg-days-") as tmp:
+            return run_backtest(
+                day_fn,
+                self.start,
+                self.end,
+                Path(self.days_dir) if self.days_dir else Path(tmp),
+                workers=max(self.workers, 1),
+                scheduler=scheduler,
+                resume=self.resume,
+                seed=self.seed,
+                progress=show_progress,
+                data_range=data_range,
+                every=self.every_days,
+                order=self.order,
+            )

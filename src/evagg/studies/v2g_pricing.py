@@ -49,6 +49,7 @@ from evagg.v2g_pricing import (
 __all__ = [
     "STRATEGIES",
     "Config",
+    "DaySettings",
     "V2GPricingResult",
     "backtest_day",
     "data_range",
@@ -62,10 +63,10 @@ TZ = "Europe/Amsterdam"
 _TOL = 1e-6
 
 
-class Config(StudyConfig):
-    """V2G contract pricing day: leader–follower prices, V2G dispatch, real-time strategies."""
+class DaySettings(StudyConfig):
+    """The settings of a V2G-pricing day other than its date and seed (fleet, tariff,
+    forecast); shared by the one-day study and the backtest."""
 
-    date: IsoDate = Field(default="2024-06-12", description="Local market day (NL prices).")
     fleet_size: int = Field(default=200, ge=1, le=5000, description="Vehicles in the fleet.")
     v2g_share: float = Field(default=0.3, ge=0, le=1, description="Share on V2G contracts.")
     n_classes: int = Field(default=6, ge=1, le=30, description="Follower classes per contract.")
@@ -85,16 +86,27 @@ class Config(StudyConfig):
     error_persistence: float = Field(
         default=0.8, ge=0, le=1, description="Rolling: decay per hour of a revealed error."
     )
-    seed: int = Field(default=0, ge=0, description="Seed of fleet, contracts and grouping.")
 
     @model_validator(mode="after")
-    def _tariff(self) -> Config:
+    def _tariff(self) -> Any:
         self.tariff()  # raises InputError naming the field and value
         return self
 
     def tariff(self) -> Tariff:
         """The contract terms as a :class:`evagg.v2g_pricing.Tariff`."""
         return build_checked(Tariff, self)
+
+    def day_config(self, day: dt.date | str, seed: int) -> Config:
+        """The one-day :class:`Config` of ``day`` with these settings and ``seed``."""
+        keys = DaySettings.model_fields
+        return Config(date=str(day), seed=int(seed), **{k: getattr(self, k) for k in keys})
+
+
+class Config(DaySettings):
+    """V2G contract pricing day: leader–follower prices, V2G dispatch, real-time strategies."""
+
+    date: IsoDate = Field(default="2024-06-12", description="Local market day (NL prices).")
+    seed: int = Field(default=0, ge=0, description="Seed of fleet, contracts and grouping.")
 
 
 @dataclass(frozen=True)
@@ -484,14 +496,13 @@ BACKTEST_COLUMNS = (
 bytes whatever the worker count or an interruption."""
 
 
-def backtest_day(day: dt.date, seed: int, config: Config) -> pd.DataFrame:
+def backtest_day(day: dt.date, seed: int, config: DaySettings) -> pd.DataFrame:
     """One backtest day: ``config`` with this ``date`` and ``seed``; one row of numbers.
 
     Top-level and picklable (for :func:`evagg.backtest.run_backtest` with
     ``functools.partial(backtest_day, config=cfg)``).
     """
-    cfg = config.model_copy(update={"date": day.isoformat(), "seed": int(seed)})
-    res = run(Config(**cfg.model_dump()))
+    res = run(config.day_config(day.isoformat(), seed))
     failed = [c.name for c in res.checks if not c.passed]
     if failed:  # run raises on certificates; a failed record here is still an error
         raise InputError("verification", failed, "failed on this day")
