@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from evagg.dso_game import GameNotConverged, play_day
+from evagg.errors import EvaggError
 from evagg.grid import Feeder
 from evagg.studies import dso_game as study
 
@@ -44,12 +45,16 @@ def one_day(cfg: study.Config, feeder: Feeder | None = None) -> dict[str, object
     except GameNotConverged as exc:
         it, conv = exc.iterations, False
         tm = exc.trajectory.iloc[-1].to_dict()
+    except EvaggError as exc:  # e.g. a best response made infeasible by a DLMP spike
+        print(f"row failed: {exc}")
+        it, conv, tm = 0, False, {}
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "buses": feeder.n_bus,
         "aggregators": len(cfg.aggregators),
         "slots": setup.n_slots,
         "users": cfg.n_users,
+        "fee_min": cfg.fee_period_minutes,
         "converged": conv,
         "iterations": it,
         "total_s": total,
@@ -71,6 +76,7 @@ def main() -> None:
     if args.scaling:
         ten = (3, 6, 9, 12, 15, 18, 21, 24, 27, 30)
         rows.append(one_day(study.Config(days=1, aggregators=ten)))
+        rows.append(one_day(study.Config(days=1, aggregators=ten, fee_period_minutes=15)))
         from evagg.grid import synthetic_feeder_net
 
         big = Feeder.from_pandapower(synthetic_feeder_net(300, seed=0))

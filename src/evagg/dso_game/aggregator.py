@@ -614,6 +614,19 @@ class BestResponseModel:
                 f"constraint family 'price bounds (15)': at slot {k} the DLMP {lam[k]:.2f} plus "
                 "the service-fee bounds leaves no price in [C_min, C_max]"
             )
+        c_lo = np.full(self.b_mat.shape[1], -np.inf)
+        c_hi = np.full(self.b_mat.shape[1], np.inf)
+        np.maximum.at(c_lo, self.block, (s.price_min_eur_per_mwh - lam) / self.discount)
+        np.minimum.at(c_hi, self.block, (s.price_max_eur_per_mwh - lam) / self.discount)
+        if np.any(c_lo > c_hi + 1e-9):
+            h = int(np.argmax(c_lo - c_hi))
+            span = np.ptp(lam[self.block == h])
+            return (
+                f"constraint family 'price bounds (15)': in fee period {h} the DLMPs span "
+                f"{span:.0f} EUR/MWh, more than C_max − C_min: one fee for the period cannot "
+                "keep every slot's price in [C_min, C_max] (shorter fee periods: "
+                "slots_per_block=1 / fee_period_minutes)"
+            )
         if float(self.w_avg @ lo) > s.price_avg_cap_eur_per_mwh:
             return "constraint family 'average price (16)': the lowest prices exceed C_av"
         return "constraint family not diagnosed"

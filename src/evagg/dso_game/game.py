@@ -132,6 +132,8 @@ class GameSetup:
         Scale τ of the users' logit choice [EUR] (:func:`evagg.points.logit_choice`).
     step_init, step_min
         First and smallest averaging step β of the iteration [-].
+    fee_slots
+        Slots per fee period of the aggregators (the study uses an hour).
     price_tol_eur_per_mwh, load_tol_mw, user_tol, max_iter
         Convergence tolerances (DLMP change [EUR/MWh], |x^BR − x| [MW], max_n ‖L_n −
         P_n‖₁ [-]) and iteration limit.
@@ -155,6 +157,7 @@ class GameSetup:
     load_tol_mw: float = 1e-3
     user_tol: float = 1e-3
     max_iter: int = 60
+    fee_slots: int = 1
     models: list[BestResponseModel] = field(default_factory=list)
     """Best-response models; by default one per aggregator with hourly fee periods (a
     fee per 15-min slot made each QP ~10x slower: dense 96 × 96 revenue terms)."""
@@ -174,7 +177,7 @@ class GameSetup:
                     self.elasticity,
                     self.c_ref_eur_per_mwh,
                     self.dt_h,
-                    slots_per_block=max(1, round(1.0 / self.dt_h)),
+                    slots_per_block=self.fee_slots,
                 )
                 for s in self.specs
             ]

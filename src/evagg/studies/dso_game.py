@@ -82,6 +82,7 @@ class Config(StudyConfig):
     choice_temperature_eur: float = Field(default=0.5, gt=0)
     step_init: float = Field(default=1.0, gt=0, le=1)
     max_iter: int = Field(default=100, ge=1)
+    fee_period_minutes: int = 60
     compare: bool = False
 
     @field_validator("date")
@@ -95,6 +96,13 @@ class Config(StudyConfig):
     def _slot(cls, v: int) -> int:
         if v not in (15, 30, 60):
             raise InputError("slot_minutes", v, "must be 15, 30 or 60")
+        return v
+
+    @field_validator("fee_period_minutes")
+    @classmethod
+    def _fee_period(cls, v: int) -> int:
+        if v not in (15, 30, 60):
+            raise InputError("fee_period_minutes", v, "must be 15, 30 or 60")
         return v
 
     @field_validator("aggregators")
@@ -235,6 +243,7 @@ def _day_setup(
         choice_temperature_eur=cfg.choice_temperature_eur,
         step_init=cfg.step_init,
         max_iter=cfg.max_iter,
+        fee_slots=max(1, cfg.fee_period_minutes // cfg.slot_minutes),
     )
 
 
@@ -478,7 +487,14 @@ def _compare(
     rows.append(_central(on, trips, out_on))
     comp = pd.DataFrame(rows)
     w = comp.set_index("case")["welfare_eur"]
-    comp["price_of_anarchy"] = float(w["iv_social_optimum"] / w["iii_game_with_points"])
+    # W includes the whole feeder's energy bill, so it is usually negative and a ratio
+    # W(iv)/W(iii) would read "< 1"; the loss against the optimum is reported instead, and
+    # the price of anarchy only where both welfares are positive
+    comp["welfare_loss_vs_optimum_eur"] = float(w["iv_social_optimum"]) - comp["welfare_eur"]
+    both_pos = w["iv_social_optimum"] > 0 and w["iii_game_with_points"] > 0
+    comp["price_of_anarchy"] = (
+        float(w["iv_social_optimum"] / w["iii_game_with_points"]) if both_pos else float("nan")
+    )
     return comp
 
 
