@@ -90,6 +90,15 @@ def _hand_power_flow(s1: complex, s2: complex) -> tuple[complex, complex, float,
     return v1 / scale, v2 / scale, loss_kw, p0_kw
 
 
+def test_ac_evaluation_refuses_what_it_does_not_model() -> None:
+    import dataclasses
+
+    s = _three_bus()
+    tapped = dataclasses.replace(s.feeder, tap_ratio=np.array([1.025, 1.0]))
+    with pytest.raises(InputError, match="taps are not modelled"):
+        ACEvaluator(dataclasses.replace(s, feeder=tapped))
+
+
 def test_ac_evaluation_matches_hand_computation_on_three_buses() -> None:
     s = _three_bus()
     ev = ACEvaluator(s)

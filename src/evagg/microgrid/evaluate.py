@@ -234,6 +234,13 @@ def _pgm_model(feeder: Feeder) -> tuple[Any, npt.NDArray[np.int64]]:
     n, m = feeder.n_bus, feeder.n_branch
     if np.any(feeder.g_sh_pu != 0) or np.any(feeder.b_sh_pu != 0):
         raise InputError("feeder", feeder.name, "shunts are not modelled by the AC evaluation")
+    if np.any(feeder.tap_ratio != 1.0):
+        raise InputError(
+            "feeder",
+            feeder.name,
+            "off-nominal transformer taps are not modelled by the AC "
+            "evaluation (set the taps to neutral or use evagg.grid's OPF)",
+        )
     node = initialize_array(DatasetType.input, ComponentType.node, n)
     node["id"] = np.arange(n)
     node["u_rated"] = 1e3 * feeder.vn_kv
