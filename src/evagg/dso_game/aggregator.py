@@ -347,6 +347,7 @@ class BestResponseModel:
         self.sqrt_h = cp.Parameter((n_h, n_h), name="revenue_sqrt")
         self.avg0 = cp.Parameter(name="average_at_dlmp")  # Σ w_t λ_t
         self.w_fee = cp.Parameter(n_h, name="average_per_fee")  # Gᵀ w
+        self.avg_cap = cp.Parameter(name="average_cap")
         self.fee_lo = cp.Parameter(n_h, name="fee_lower")
         self.fee_hi = cp.Parameter(n_h, name="fee_upper")
         self.u_lo, self.u_hi = cp.Parameter(t), cp.Parameter(t)
@@ -380,7 +381,7 @@ class BestResponseModel:
                 self.fee <= self.fee_hi,
             ],
             "average price (16)": [
-                self.avg0 + self.w_fee @ self.fee <= spec.price_avg_cap_eur_per_mwh
+                self.avg0 + self.w_fee @ self.fee <= self.avg_cap
             ],
             "elastic demand ≥ 0": [self.demand >= 0],
             "power balance (17)": [
@@ -461,6 +462,7 @@ class BestResponseModel:
         self.w_fee.value = g.T @ self.w_avg
         self.dlmp.value = lam
         self.fee_lo.value, self.fee_hi.value = self.fee_bounds(lam, phi)
+        self.avg_cap.value = self.average_cap(lam, phi)
         self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
 
     def fee_bounds(self, dlmp: FloatArray, discount: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -486,6 +488,17 @@ class BestResponseModel:
             np.minimum(s.fee_min_eur_per_mwh, lo),
             np.maximum(s.fee_max_eur_per_mwh, hi),
         )
+
+    def average_cap(self, dlmp: FloatArray, discount: FloatArray) -> float:
+        """Effective C^av of (16) [EUR/MWh]: max(C^av, Σ_t w_t C^lo_t), C^lo_t the lowest
+        price (15) allows, max(C^min, λ_t + φ̄_t e^lo_{h(t)}).
+
+        The cap holds unless the DLMPs alone already put the cheapest allowed prices
+        above it (a congested day); then it yields to them, as the fee bounds do.
+        """
+        lo_fee = np.asarray(self.fee_bounds(dlmp, discount)[0])[self.block]
+        c_lo = np.maximum(self.spec.price_min_eur_per_mwh, dlmp + discount * lo_fee)
+        return float(max(self.spec.price_avg_cap_eur_per_mwh, self.w_avg @ c_lo))
 
     # ----------------------------------------------------------------- solve
     def _relax(self, bounds: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> float | None:
@@ -700,7 +713,7 @@ class BestResponseModel:
                 br.price_eur_per_mwh, np.asarray(self.dlmp.value) + self.discount * fee, atol=tol
             ),
             np.all(d >= -tol),
-            self.w_avg @ br.price_eur_per_mwh <= s.price_avg_cap_eur_per_mwh + tol,
+            self.w_avg @ br.price_eur_per_mwh <= float(self.avg_cap.value) + tol,
             np.allclose(
                 d + br.charge_mw - br.discharge_mw + br.rt_sell_mw,
                 br.contract_mw + br.rt_buy_mw,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from evagg._checks import build_checked, parse_timestamp
 from evagg.data import load_nl_day_ahead_prices
@@ -91,18 +91,11 @@ class Config(StudyConfig):
         parse_timestamp("date", v)  # ISO only, in pandas' range
         return v
 
-    @field_validator("slot_minutes")
+    @field_validator("slot_minutes", "fee_period_minutes")
     @classmethod
-    def _slot(cls, v: int) -> int:
+    def _minutes(cls, v: int, info: ValidationInfo) -> int:
         if v not in (15, 30, 60):
-            raise InputError("slot_minutes", v, "must be 15, 30 or 60")
-        return v
-
-    @field_validator("fee_period_minutes")
-    @classmethod
-    def _fee_period(cls, v: int) -> int:
-        if v not in (15, 30, 60):
-            raise InputError("fee_period_minutes", v, "must be 15, 30 or 60")
+            raise InputError(str(info.field_name), v, "must be 15, 30 or 60")
         return v
 
     @field_validator("aggregators")
