@@ -380,9 +380,7 @@ class BestResponseModel:
                 self.fee >= self.fee_lo,
                 self.fee <= self.fee_hi,
             ],
-            "average price (16)": [
-                self.avg0 + self.w_fee @ self.fee <= self.avg_cap
-            ],
+            "average price (16)": [self.avg0 + self.w_fee @ self.fee <= self.avg_cap],
             "elastic demand ≥ 0": [self.demand >= 0],
             "power balance (17)": [
                 self.demand + self.r_c - self.r_d + self.e_s == self.e_c + self.e_b
@@ -713,7 +711,7 @@ class BestResponseModel:
                 br.price_eur_per_mwh, np.asarray(self.dlmp.value) + self.discount * fee, atol=tol
             ),
             np.all(d >= -tol),
-            self.w_avg @ br.price_eur_per_mwh <= float(self.avg_cap.value) + tol,
+            self.w_avg @ br.price_eur_per_mwh <= float(np.asarray(self.avg_cap.value)) + tol,
             np.allclose(
                 d + br.charge_mw - br.discharge_mw + br.rt_sell_mw,
                 br.contract_mw + br.rt_buy_mw,
