@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,8 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evagg._checks import IsoDate
 from evagg.errors import InputError
 
-SEED_MAX = 2**32 - 1
-"""Largest study seed (numpy's ``SeedSequence`` entropy takes 32-bit words)."""
+SEED_MAX = 2**63 - 1
+"""Largest study seed: numpy's ``default_rng`` takes any non-negative integer, and a
+backtest gives each day a seed below 2**63 (:func:`evagg.backtest.day_seed`)."""
+
+SEED_MAX_32 = 2**32 - 1
+"""Largest seed of a study that seeds scikit-learn or pymoo (``random_state`` and
+``np.random.seed`` take 32-bit seeds)."""
 
 __all__ = [
     "ConfigError",
@@ -173,12 +178,15 @@ class StudyConfig(BaseModel):
         except ValidationError as exc:
             raise config_error(exc, type(self)) from None
 
+    seed_max: ClassVar[int] = SEED_MAX
+    """Largest ``seed`` the study accepts (:data:`SEED_MAX_32` where scikit-learn or
+    pymoo is seeded)."""
+
     @model_validator(mode="after")
-    def _seed_in_numpy_range(self) -> Any:
-        # every study seeds numpy's Generator, which takes 0 <= seed < 2**32 per entry
+    def _seed_in_range(self) -> Any:
         seed = getattr(self, "seed", None)
-        if isinstance(seed, int) and not 0 <= seed <= SEED_MAX:
-            raise InputError("seed", seed, f"must be an integer in [0, {SEED_MAX}]")
+        if isinstance(seed, int) and not 0 <= seed <= self.seed_max:
+            raise InputError("seed", seed, f"must be an integer in [0, {self.seed_max}]")
         return self
 
 

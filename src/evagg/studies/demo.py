@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from pydantic import Field
@@ -43,6 +43,7 @@ from evagg.reliability import (
 )
 from evagg.studies import ev_grid_day, scenario_day, v2g_pricing
 from evagg.studies.base import (
+    SEED_MAX_32,
     StudyConfig,
     Verification,
     check_at_most,
@@ -62,6 +63,8 @@ MC_SAMPLES = 20_000
 
 class Config(StudyConfig):
     """The demo: one real NL market day through scenarios, bidding, V2G reliability, grid."""
+
+    seed_max: ClassVar[int] = SEED_MAX_32  # its reliability and microgrid steps
 
     date: IsoDate = Field(default=DEMO_DATE, description="Market day YYYY-MM-DD (NL prices).")
     seed: int = Field(default=0, description="Seed of every random step.")

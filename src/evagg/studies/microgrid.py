@@ -12,14 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import field_validator
 
 from evagg.errors import VerificationError
-from evagg.studies.base import StudyConfig, Verification, write_json, write_verifications
+from evagg.studies.base import (
+    SEED_MAX_32,
+    StudyConfig,
+    Verification,
+    write_json,
+    write_verifications,
+)
 
 __all__ = ["Config", "MicrogridResult", "demo_step", "run", "write_outputs"]
 
@@ -29,6 +35,8 @@ PERIODS = {"T1": ("10:30", "14:30"), "T2": ("19:00", "22:00")}
 
 class Config(StudyConfig):
     """Options of the microgrid study (seed 003 §6)."""
+
+    seed_max: ClassVar[int] = SEED_MAX_32  # seeds pymoo's GA (np.random.seed)
 
     eva_node: int = 30
     disturbance: str = "pv"

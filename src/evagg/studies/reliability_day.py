@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,7 @@ from evagg.reliability import (
     reliability_table,
     user_mix_curves,
 )
-from evagg.studies.base import StudyConfig, Verification, mc_verification
+from evagg.studies.base import SEED_MAX_32, StudyConfig, Verification, mc_verification
 
 __all__ = [
     "METHODS",
@@ -232,6 +233,8 @@ def _summary(
 
 class Config(StudyConfig):
     """Reliability day: how much V2G energy a fleet can promise per slot (seed 003)."""
+
+    seed_max: ClassVar[int] = SEED_MAX_32  # seeds scikit-learn (k-means, mixtures)
 
     sessions: str | None = Field(
         default=None, description="Session CSV (real data) instead of a synthetic fleet."

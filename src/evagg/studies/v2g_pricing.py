@@ -47,6 +47,7 @@ from evagg.v2g_pricing import (
 )
 
 __all__ = [
+    "MISSING_HOUR_MESSAGE",
     "STRATEGIES",
     "Config",
     "DaySettings",
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 STRATEGIES = ("hold", "rolling", "perfect_foresight")
+MISSING_HOUR_MESSAGE = "the bundled ENTSO-E NL series has no price for"
+"""Start of the error of a day whose price hour is missing (2023-12-31, 2024-12-31)."""
 TZ = "Europe/Amsterdam"
 _TOL = 1e-6
 
@@ -178,7 +181,7 @@ def _day_prices(prices: pd.Series, date: str) -> tuple[pd.DatetimeIndex, np.ndar
         raise InputError(
             "date",
             date,
-            f"the bundled ENTSO-E NL series has no price for {', '.join(miss)} (a gap in the "
+            f"{MISSING_HOUR_MESSAGE} {', '.join(miss)} (a gap in the "
             "source): the day cannot be settled; pick another day",
         )
     return hours, realised.to_numpy(float)

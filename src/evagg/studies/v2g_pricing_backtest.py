@@ -32,7 +32,13 @@ from evagg.studies.base import (
     check_at_most,
     write_verifications,
 )
-from evagg.studies.v2g_pricing import DaySettings, backtest_day, backtest_summary, data_range
+from evagg.studies.v2g_pricing import (
+    MISSING_HOUR_MESSAGE,
+    DaySettings,
+    backtest_day,
+    backtest_summary,
+    data_range,
+)
 
 __all__ = ["Config", "V2GBacktestResult", "run", "write_outputs"]
 
@@ -56,9 +62,20 @@ class V2GBacktestResult:
     @property
     def verifications(self) -> list[Verification]:
         """Largest pricing-game certificate gap over every computed day (each day's run
-        already raises on a failed certificate; this records it for the range)."""
+        already raises on a failed certificate; this records it for the range), and no
+        failed day other than one the data cannot settle (a missing price hour)."""
         gap = float(self.totals.get("max_certificate_gap", 0.0))
-        return [check_at_most("max certificate gap over the days (rel)", gap, 1e-6)]
+        messages = self.failures["message"] if len(self.failures) else pd.Series([], dtype=str)
+        unexpected = int((~messages.astype(str).str.contains(MISSING_HOUR_MESSAGE)).sum())
+        return [
+            check_at_most("max certificate gap over the days (rel)", gap, 1e-6),
+            check_at_most(
+                "failed days other than a missing price hour",
+                unexpected,
+                0,
+                "see failures.csv",
+            ),
+        ]
 
     def summary(self) -> dict[str, Any]:
         """JSON-able key numbers: totals, counts, failed days with their reason."""
