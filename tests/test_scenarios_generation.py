@@ -171,6 +171,12 @@ def test_gap_filling_is_explicit_and_linear(prices: pd.Series) -> None:
     before = prices[missing - pd.Timedelta(hours=1)]
     after = prices[missing + pd.Timedelta(hours=1)]
     assert y[k] == pytest.approx((before + after) / 2)
+    # the same hour at the window's first hour (2024-01-28, 28 days) is interpolated from
+    # the hour before the window (was an error: the backtest failed that day)
+    edge = fit_price_model(prices, "2024-01-28", train_days=28, max_gap_hours=1)
+    assert edge.filled_hours == 1 and edge.train_index[0] == missing
+    y = np.asarray(edge.results.model.endog).ravel()
+    assert y[0] == pytest.approx((before + after) / 2)
     gappy = prices.drop(pd.date_range("2024-05-10 10:00", periods=3, freq="1h", tz=TZ))
     with pytest.raises(InputError, match="longest gap 3 h"):
         fit_price_model(gappy, DAY, max_gap_hours=2)

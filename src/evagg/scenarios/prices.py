@@ -152,14 +152,24 @@ def _split(
             for m in missing:
                 run = run + 1 if m else 0
                 longest = max(longest, run)
-            if longest > max_gap_hours or missing[0] or missing[-1]:
+            # a gap at the window's first hour is interpolated from the price just before
+            # the window (e.g. 2024-01-28 with 28 days: the window starts at the missing
+            # 2023-12-31 00:00); none there, or a gap at the last hour, is an error
+            lead = prices.loc[(idx < train_start) & (idx >= train_start - (longest + 1) * step)]
+            if longest > max_gap_hours or (missing[0] and lead.empty) or missing[-1]:
                 raise InputError(
                     "prices",
                     f"{int(missing.sum())} missing hours, longest gap {longest} h",
                     f"training window {train_start} .. {start - step} has a gap longer than "
                     f"max_gap_hours={max_gap_hours} or at its edge",
                 )
-            train = train.reindex(full).interpolate(method="time", limit_area="inside")
+            grid = lead.index.append(full)
+            train = (
+                pd.concat([lead, train])
+                .reindex(grid)
+                .interpolate(method="time", limit_area="inside")
+                .loc[full]
+            )
             filled = int(missing.sum())
     try:
         tidx = check_time_index("prices.index (training window)", train.index)
