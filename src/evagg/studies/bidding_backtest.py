@@ -39,13 +39,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
-from evagg._checks import IsoDate
 from evagg.bidding import (
     DA_PRICE,
     DEMAND,
@@ -67,7 +66,12 @@ from evagg.bidding.strategies import (
 from evagg.errors import InputError
 from evagg.optim.core import cvar_of_samples
 from evagg.scenarios import ScenarioSet
-from evagg.studies.base import StudyConfig, Verification, check_at_most, write_verifications
+from evagg.studies.base import (
+    BacktestRangeConfig,
+    Verification,
+    check_at_most,
+    write_verifications,
+)
 from evagg.studies.bidding_day import outcome_inputs
 
 __all__ = [
@@ -89,31 +93,15 @@ DATA_RANGE = (dt.date(2015, 3, 1), dt.date(2025, 1, 6))
 _MAX_GAP_HOURS = 1  # the bundled series lacks 2023-12-31 00:00 and 2024-12-31 00:00
 
 
-class Config(StudyConfig):
+class Config(BacktestRangeConfig):
     """Bidding strategies out of sample over a date range (all options with defaults).
 
-    The range and how it runs (``start``, ``end``, ``every_days``, ``workers``, ``seed``,
-    ``days_dir``, ``resume``) do not change a day's rows; the other fields are the model
-    and forecast settings every day uses.
+    The range and how it runs (:class:`~evagg.studies.base.BacktestRangeConfig`: ``start``,
+    ``end``, ``every_days``, ``workers``, ``seed``, ``days_dir``, ``resume``, ``order``) do
+    not change a day's rows; the fields below are the model and forecast settings every
+    day uses.
     """
 
-    start: IsoDate = Field(default="2024-01-01", description="First market day.")
-    end: IsoDate = Field(default="2024-12-31", description="Last market day (inclusive).")
-    every_days: int = Field(default=1, ge=1, description="Every k-th day from start.")
-    workers: int = Field(
-        default=2, ge=0, description="dask worker processes; 0 = days one by one in-process"
-    )
-    seed: int = Field(default=0, ge=0, description="Run seed (one seed per day from it).")
-    days_dir: str | None = Field(
-        default=None,
-        description="Folder of the per-day results (resumable); default a temporary one",
-    )
-    resume: bool = Field(default=False, description="Keep the days already in days_dir.")
-    order: Literal["date", "spread"] = Field(
-        default="date",
-        description="'spread': days in bit-reversed order (a run stopped early is a "
-        "sample of the whole range)",
-    )
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     n_scenarios: int = Field(default=200, ge=1, description="market scenarios generated")
     reduce_to: int = Field(default=7, ge=1, description="kept by fast forward selection")
@@ -141,14 +129,6 @@ class Config(StudyConfig):
             parse_strategy(name)
         if len(set(v)) != len(v):
             raise ValueError(f"strategies: duplicate names in {v}")
-        return v
-
-    @field_validator("end")
-    @classmethod
-    def _after_start(cls, v: str, info: ValidationInfo) -> str:
-        start = info.data.get("start")
-        if start is not None and v < start:
-            raise ValueError(f"{v} is before start {start}")
         return v
 
 
@@ -546,31 +526,12 @@ def run(
     the days one by one in this process (no dask cluster), as does
     ``scheduler="synchronous"``; a ``scheduler`` address uses a running dask cluster.
     """
-    import tempfile
-
-    from evagg.backtest import run_backtest
     from evagg.data import load_nl_day_ahead_prices
 
     load_nl_day_ahead_prices()  # the bundled file every day reads (recorded in run.json)
     start, end = dt.date.fromisoformat(config.start), dt.date.fromisoformat(config.end)
     fn = functools.partial(evaluate_bidding_day, config=config)
-    if scheduler is None and config.workers == 0:
-        scheduler = "synchronous"
-    with tempfile.TemporaryDirectory(prefix="evagg-bidding-days-") as tmp:
-        res = run_backtest(
-            fn,
-            start,
-            end,
-            Path(config.days_dir) if config.days_dir else Path(tmp),
-            workers=max(config.workers, 1),
-            scheduler=scheduler,
-            resume=config.resume,
-            seed=config.seed,
-            progress=show_progress,
-            data_range=DATA_RANGE,
-            every=config.every_days,
-            order=config.order,
-        )
+    res = config.run_days(fn, DATA_RANGE, scheduler=scheduler, show_progress=show_progress)
     daily = res.daily
     if not daily.empty:
         daily = daily.assign(date=pd.to_datetime(daily["date"]).dt.date.astype(str))
