@@ -89,7 +89,10 @@ class V2GBacktestResult:
             "n_resumed": self.n_resumed,
             "n_failures": len(fails),
             "failures": [
-                {"date": str(r["date"]), "error": f"{r['error_type']}: {r['message']}"}
+                {
+                    "date": pd.Timestamp(r["date"]).date().isoformat(),
+                    "error": f"{r['error_type']}: {r['message']}",
+                }
                 for r in fails.to_dict(orient="records")
             ],
             **{k: (None if not np.isfinite(v) else v) for k, v in self.totals.items()},
