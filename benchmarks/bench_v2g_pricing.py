@@ -11,7 +11,7 @@ Wall and CPU (process) times are printed with the load average: on a shared mach
 wall times measure the machine, the CPU times the code. ``--year`` also times the whole
 2024 backtest (long).
 
-Run: ``.venv/bin/python benchmarks/bench_v2g_pricing.py [--days 24] [--year] [--quick]``
+Run: ``.venv/bin/python benchmarks/bench_v2g_pricing.py [--days 48] [--year] [--quick]``
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _backtest_rows(days: int) -> list[tuple[str, float, float, str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--days", type=int, default=24, help="days of the 1-vs-2-worker backtest")
+    ap.add_argument("--days", type=int, default=48, help="days of the 1-vs-2-worker backtest")
     ap.add_argument("--quick", action="store_true", help="skip the baseline and the backtest")
     ap.add_argument("--year", action="store_true", help="also time the 2024 backtest")
     args = ap.parse_args()
