@@ -114,6 +114,22 @@ def write_json(path: Path, payload: Any) -> Path:
     return path
 
 
+def write_tables(
+    out_dir: Path, tables: Iterable[tuple[str, pd.DataFrame, bool]], *, skip_empty: bool = False
+) -> list[Path]:
+    """Write ``(file name, frame, keep index)`` tables as CSV into ``out_dir`` (created);
+    with ``skip_empty`` a frame without columns writes no file. Returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame, index in tables:
+        if skip_empty and frame.columns.empty:
+            continue
+        frame.to_csv(out_dir / name, index=index)
+        paths.append(out_dir / name)
+    return paths
+
+
 def write_verifications(checks: Sequence[Verification], out_dir: Path) -> Path:
     """Write ``verifications.json`` (list of records) to ``out_dir``."""
     return write_json(Path(out_dir) / VERIFICATIONS_FILE, [c.as_dict() for c in checks])

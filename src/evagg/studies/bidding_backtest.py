@@ -70,6 +70,7 @@ from evagg.studies.base import (
     BacktestRangeConfig,
     Verification,
     check_at_most,
+    write_tables,
     write_verifications,
 )
 from evagg.studies.bidding_day import outcome_inputs
@@ -548,16 +549,14 @@ def write_outputs(result: BiddingBacktestResult, out_dir: Path) -> list[Path]:
     from evagg.report.bidding import plot_cumulative_profit
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, df in (
-        ("daily", result.daily),
-        ("strategy_summary", result.summary_table),
-        ("failures", result.failures),
-    ):
-        path = out_dir / f"{name}.csv"
-        df.to_csv(path, index=False)
-        files.append(path)
+    files = write_tables(
+        out_dir,
+        [
+            ("daily.csv", result.daily, False),
+            ("strategy_summary.csv", result.summary_table, False),
+            ("failures.csv", result.failures, False),
+        ],
+    )
     path = out_dir / "summary.json"
     path.write_text(json.dumps(result.summary(), indent=2, default=str))
     files += [path, write_verifications(result.verifications, out_dir)]

@@ -48,7 +48,13 @@ from evagg.points import (
     reservation_band,
     synthesize_users,
 )
-from evagg.studies.base import StudyConfig, Verification, write_json, write_verifications
+from evagg.studies.base import (
+    StudyConfig,
+    Verification,
+    write_json,
+    write_tables,
+    write_verifications,
+)
 from evagg.studies.ev_grid_day import daily_load_scale
 
 __all__ = ["Config", "DSOGameResult", "demo_step", "run", "write_outputs"]
@@ -501,20 +507,16 @@ def write_outputs(result: DSOGameResult, out_dir: str | Path) -> list[Path]:
     from evagg.report.dso_game import write_figures
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, df in (
-        ("days.csv", result.days),
-        ("trajectory.csv", result.trajectory),
-        ("prices.csv", result.prices),
-        ("shares.csv", result.shares),
-        ("comparison.csv", result.comparison),
-        ("certificate.csv", result.certificate),
-    ):
-        if df.columns.empty:  # e.g. no comparison was asked for: no empty file
-            continue
-        df.to_csv(out / name, index=name == "prices.csv")
-        files.append(out / name)
+    tables = [
+        ("days.csv", result.days, False),
+        ("trajectory.csv", result.trajectory, False),
+        ("prices.csv", result.prices, True),
+        ("shares.csv", result.shares, False),
+        ("comparison.csv", result.comparison, False),
+        ("certificate.csv", result.certificate, False),
+    ]
+    # e.g. no comparison was asked for: no empty file
+    files = write_tables(out, tables, skip_empty=True)
     files += write_figures(result, out)
     files.append(write_verifications(result.verifications, out))
     files.append(write_json(out / "summary.json", result.summary()))

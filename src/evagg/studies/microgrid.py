@@ -24,6 +24,7 @@ from evagg.studies.base import (
     StudyConfig,
     Verification,
     write_json,
+    write_tables,
     write_verifications,
 )
 
@@ -341,16 +342,16 @@ def write_outputs(result: MicrogridResult, out_dir: str | Path) -> list[Path]:
     from evagg.report.microgrid import write_figures
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, df in (
-        ("cases.csv", result.cases),
-        ("economics.csv", result.economics),
-        ("bids.csv", result.bids_kw.rename(columns=lambda c: f"bid_R{c:g}_kw")),
-        ("series.csv", result.series),
-    ):
-        df.to_csv(out / name, index=name == "bids.csv")
-        paths.append(out / name)
+    bids = result.bids_kw.rename(columns=lambda c: f"bid_R{c:g}_kw")
+    paths = write_tables(
+        out,
+        [
+            ("cases.csv", result.cases, False),
+            ("economics.csv", result.economics, False),
+            ("bids.csv", bids, True),
+            ("series.csv", result.series, False),
+        ],
+    )
     paths += write_figures(result, out)
     paths.append(write_json(out / "summary.json", result.summary()))
     paths.append(write_verifications(result.verifications, out))

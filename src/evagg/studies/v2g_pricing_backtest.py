@@ -30,6 +30,7 @@ from evagg.studies.base import (
     BacktestRangeConfig,
     Verification,
     check_at_most,
+    write_tables,
     write_verifications,
 )
 from evagg.studies.v2g_pricing import (
@@ -133,19 +134,17 @@ def write_outputs(result: V2GBacktestResult, out_dir: str | Path) -> list[Path]:
     from evagg.report.v2g_pricing import monthly_figure
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
     daily = result.daily.copy()
     if not daily.empty:
         daily["date"] = daily["date"].dt.date.astype(str)
-    for name, frame, index in (
-        ("daily", daily, False),
-        ("monthly", result.monthly, True),
-        ("failures", result.failures, False),
-    ):
-        path = out / f"{name}.csv"
-        frame.to_csv(path, index=index)
-        files.append(path)
+    files = write_tables(
+        out,
+        [
+            ("daily.csv", daily, False),
+            ("monthly.csv", result.monthly, True),
+            ("failures.csv", result.failures, False),
+        ],
+    )
     if not result.monthly.empty:
         cfg = result.config
         case = f"{cfg.fleet_size} EVs, {cfg.v2g_share:.0%} V2G, {cfg.forecast} forecast"
