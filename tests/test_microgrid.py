@@ -125,21 +125,25 @@ def case33bw() -> Feeder:
     return Feeder.from_pandapower()
 
 
-@pytest.fixture(scope="module")
-def small(case33bw: Feeder) -> MicrogridSystem:
+def _afternoon(fd: Feeder, n_slots: int, bid_kw: float) -> MicrogridSystem:
+    """From 15:00 (PV and evening load ramp), EVA at node 30 with 300 kW reliable power."""
     from evagg.data import load_microgrid_day
 
-    day = load_microgrid_day().iloc[60:66]  # 15:00–16:30, PV and evening load ramp
     return build_system(
-        day,
-        case33bw,
+        load_microgrid_day().iloc[60 : 60 + n_slots],
+        fd,
         eva_node=30,
-        bid_kw=400.0,
+        bid_kw=bid_kw,
         reliable_kw=300.0,
         disturbance="pv",
         eva_e_max_kwh=500.0,
         eva_s_kva=450.0,
     )
+
+
+@pytest.fixture(scope="module")
+def small(case33bw: Feeder) -> MicrogridSystem:
+    return _afternoon(case33bw, 6, bid_kw=400.0)
 
 
 def test_convex_no_worse_than_ga_and_soc_in_band(small: MicrogridSystem) -> None:
@@ -158,6 +162,23 @@ def test_convex_no_worse_than_ga_and_soc_in_band(small: MicrogridSystem) -> None
     # the EVA never delivers more than its reliable power (a higher bid gives only that)
     assert np.all(c.dispatch.p_ev_kw <= 300.0 + 1e-6)
     assert np.all(small.eva_cap_kw <= 300.0)
+
+
+def test_ga_seed_stopping_rule(case33bw: Feeder) -> None:
+    """``stall=True``: MATLAB ga's stall rule (50 generations improving <= 1e-6), seeded."""
+    from evagg.microgrid.ga import FUNCTION_TOL, STALL_GENERATIONS
+
+    two = _afternoon(case33bw, 2, bid_kw=300.0)
+    ev = ACEvaluator(two)
+    ref = ev.evaluate(Dispatch.zeros(two)).reference()
+    g = solve_ga(two, ref, ev, n_gen=None, stall=True, seed=3)
+    n_var = 2 * 2 + 8 * 2  # P_ev, Q_ev and 8 PV Q genes per slot
+    assert STALL_GENERATIONS < g.curve.size < 100 * n_var and g.stopped_by == "stall"
+    window = g.curve[-STALL_GENERATIONS - 1] - g.curve[-1]
+    assert 0.0 <= window <= FUNCTION_TOL  # the last 50 generations improved by <= 1e-6
+    assert g.curve[0] - g.curve[-1] > 100 * FUNCTION_TOL  # ... after real progress
+    again = solve_ga(two, ref, ev, n_gen=None, stall=True, seed=3)
+    np.testing.assert_array_equal(again.curve, g.curve)  # same seed, same run
 
 
 def test_reliable_power_is_the_reliability_modules_095_bid() -> None:
@@ -253,6 +274,8 @@ def test_bad_inputs_name_field_and_value(case33bw: Feeder) -> None:
     for kw in ({"eva_node": 1}, {"eva_node": 34}, {"reliability": (0.95, 1.5)}):
         with pytest.raises(EvaggError, match=r"eva_node|reliability"):
             Config(**kw)
+    with pytest.raises(EvaggError, match="ga_stop='never'"):
+        Config(ga_stop="never")
 
 
 def test_relaxation_is_inexact_for_eq13_at_the_seed_weights(case33bw: Feeder) -> None:

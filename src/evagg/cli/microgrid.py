@@ -27,6 +27,11 @@ def microgrid_command(
     reliability: str = typer.Option("0.95,0.84,0.55", help="EVA bid reliability levels."),
     method: str = typer.Option("convex,ga", help="Solvers: convex, ga (comma-separated)."),
     ga_generations: int = typer.Option(30, help="GA generations (population 40)."),
+    ga_stop: str = typer.Option(
+        "generations",
+        help="GA stop: 'generations' (--ga-generations) or 'stall' (the seed's MATLAB ga "
+        "rule: 50 generations improving <= 1e-6; can take thousands of generations).",
+    ),
     no_eva: bool = typer.Option(True, help="Also run the scenario without EVA."),
     seed: int = typer.Option(0, help="Seed of the fleet and the GA."),
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("evagg-out/microgrid"),
@@ -41,6 +46,7 @@ def microgrid_command(
         reliability=_floats("--reliability", reliability),
         methods=tuple(m.strip() for m in method.split(",") if m.strip()),
         ga_generations=ga_generations,
+        ga_stop=ga_stop,
         include_no_eva=no_eva,
         seed=seed,
     )

@@ -47,6 +47,7 @@ class Config(StudyConfig):
     fleet_size: int = 74
     history_days: int = 60
     ga_generations: int = 30
+    ga_stop: str = "generations"
     ga_population: int = 40
     seed: int = 0
     window_start: str | None = None
@@ -77,6 +78,16 @@ class Config(StudyConfig):
         from evagg.microgrid.eva import check_levels
 
         return check_levels(v)
+
+    @field_validator("ga_stop")
+    @classmethod
+    def _ga_stop(cls, v: str) -> str:
+        if v not in ("generations", "stall"):
+            raise ValueError(
+                f"ga_stop={v!r}: 'generations' (ga_generations) or 'stall' (the seed's "
+                "MATLAB rule: 50 generations improving <= 1e-6)"
+            )
+        return v
 
     @field_validator("methods")
     @classmethod
@@ -256,7 +267,8 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
                     sysm,
                     ref,
                     ev,
-                    n_gen=cfg.ga_generations,
+                    n_gen=cfg.ga_generations if cfg.ga_stop == "generations" else None,
+                    stall=cfg.ga_stop == "stall",
                     pop_size=cfg.ga_population,
                     seed=cfg.seed,
                 )
