@@ -118,7 +118,8 @@ def test_example_fast_variant(path: Path, tmp_path: Path, demo_dir: tuple[Path, 
     else:
         config = validate_config(study, {**config.model_dump(), **fast})
         folder = tmp_path / study.name
-        execute(study, config, folder)
+        _, files = execute(study, config, folder)
+        assert len(files) == len(set(files)), "each output written once"
     # run.json re-runs: it gives back the same study and config
     again, again_config, _ = load_config(folder / RUN_FILE)
     assert again.name == study.name and again_config == config

@@ -42,6 +42,7 @@ import evagg
 from evagg.data import data_file_path, reset_used_data_files, used_data_files
 from evagg.errors import InputError
 from evagg.studies.base import (
+    VERIFICATIONS_FILE,
     ConfigError,
     Verification,
     config_error,
@@ -245,6 +246,7 @@ def execute(
     result = run(config, progress=progress) if takes_progress and progress else run(config)
     used = used_data_files()
     files = list(study.write_outputs(result, out))
-    files.append(write_verifications(result_verifications(result), out))
+    if out / VERIFICATIONS_FILE not in files:  # most studies write it themselves
+        files.append(write_verifications(result_verifications(result), out))
     files.append(write_json(out / RUN_FILE, run_record(study, config, used)))
     return result, files
