@@ -72,7 +72,7 @@ class Config(StudyConfig):
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Results of the four demo steps (each a table or a study result)."""
+    """Results of the seven demo steps (each a table or a study result)."""
 
     config: Config
     scenarios: scenario_day.ScenarioDayResult
@@ -204,7 +204,7 @@ def _reliability(
 
 
 def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the four demo steps on bundled real data; nothing is written.
+    """Run the seven demo steps on bundled real data; nothing is written.
 
     Parameters
     ----------
@@ -279,7 +279,8 @@ def run(config: Config, progress: Callable[[str], None] | None = None) -> DemoRe
 
 def write_outputs(result: DemoResult, out_dir: str | Path) -> list[Path]:
     """Write every step's files: ``scenarios/``, ``bidding/``, ``reliability/``,
-    ``grid/`` and ``summary.json``; returns the paths."""
+    ``grid/``, ``v2g_pricing/``, ``microgrid/``, ``dso_game/`` and ``summary.json``;
+    returns the paths."""
     from evagg.report.bidding import demo_decision_figure
     from evagg.report.reliability import bid_curve_figure
 
