@@ -204,6 +204,20 @@ def _fleet_bids(cfg: Config) -> tuple[pd.DataFrame, float, float]:
     return bids, e_max, s_kva
 
 
+def _ga_progress(
+    progress: Callable[[str, int, int], None] | None, name: str, step: int, total: int
+) -> Callable[[int, int], None] | None:
+    """The GA's per-generation callback, shown in the study's progress description."""
+    if progress is None:
+        return None
+    report = progress
+
+    def update(gen: int, n_gen: int) -> None:
+        report(f"{name} GA generation {gen}/{n_gen}", step, total)
+
+    return update
+
+
 def run(config: Config, progress: Callable[[str, int, int], None] | None = None) -> MicrogridResult:
     """Run every scenario and method; no files, no figures."""
     from evagg.data import load_microgrid_day
@@ -245,8 +259,9 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
         ev = ACEvaluator(sysm)
         results = {}
         for j, method in enumerate(cfg.methods):
+            step = i * len(cfg.methods) + j
             if progress is not None:
-                progress(f"{name} {method}", i * len(cfg.methods) + j, total)
+                progress(f"{name} {method}", step, total)
             if method == "convex":
                 c = solve_convex(sysm, ref, ev)
                 d, t_s, gap, ac = c.dispatch, c.time_s, c.gap_rel, c.ac
@@ -271,6 +286,7 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
                     stall=cfg.ga_stop == "stall",
                     pop_size=cfg.ga_population,
                     seed=cfg.seed,
+                    progress=_ga_progress(progress, name, step, total),
                 )
                 d, t_s, gap, ac = g.dispatch, g.time_s, float("nan"), None
                 curves[name] = g.curve
