@@ -151,3 +151,45 @@ def test_elasticity_making_demand_negative_is_rejected() -> None:
     with pytest.raises(EvaggError, match="rt_sell_price"):
         m = BestResponseModel(spec, elasticity_matrix(2), C_REF, DT)
         m.set_data([50, 50], [0.1, 0.1], [1, 1], [60, 60], [70, 40])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_proximal_best_response_fixed_point_is_the_plain_best_response(case: str) -> None:
+    """max π(x) − (Δt/2) Σ ρ (x − x̂)²: anchored at the plain best response's net load it
+    returns that decision (the term and its gradient vanish there); anchored elsewhere
+    its profit (14), reported without the term, is no better than the plain optimum."""
+    dlmp, d0, _, _ = CASES[case]
+    m = BestResponseModel(_spec(case), elasticity_matrix(3, -0.4, 0.1), C_REF, DT)
+    m.set_data(dlmp, d0, np.array([1.0, 0.8, 0.9]), dlmp + 30.0, dlmp - 30.0)
+    plain = m.solve()
+    rho = np.full(3, 5e3)  # EUR/(MW²·h): a steep voltage-limited DLMP slope
+    m.set_proximal(rho, plain.net_load_mw)
+    fixed = m.solve()
+    assert fixed.profit_eur == pytest.approx(plain.profit_eur, rel=1e-6, abs=1e-6)
+    assert np.abs(fixed.net_load_mw - plain.net_load_mw).max() <= 1e-5
+    m.set_proximal(rho, plain.net_load_mw + 0.05)
+    pulled = m.solve()
+    assert pulled.profit_eur <= plain.profit_eur + 1e-6
+    assert m.profit_of(pulled) == pytest.approx(pulled.profit_eur, rel=1e-7, abs=1e-6)
+    # moved towards the anchor, not onto it
+    assert 0 < (pulled.net_load_mw - plain.net_load_mw).mean() < 0.05
+    with pytest.raises(EvaggError, match="rho_eur_per_mw2h"):
+        m.set_proximal(-rho, plain.net_load_mw)
+
+
+def test_price_floor_yields_when_one_fee_period_spans_more_than_the_price_band() -> None:
+    """Hourly fee over 4 slots whose DLMPs span 700 EUR/MWh > C_max − C_min = 600: no
+    single fee keeps every price in [C_min, C_max]; C_max (the users' promise) holds
+    and the floor yields at the cheap slots only, so the best response exists."""
+    spec = AggregatorSpec(bus=1)
+    m = BestResponseModel(spec, elasticity_matrix(8), C_REF, 0.25, slots_per_block=4)
+    dlmp = np.array([50.0, 60.0, 40.0, 740.0, 50.0, 55.0, 60.0, 65.0])
+    phi = np.ones(8)
+    floor = m.price_floor(dlmp, phi)
+    # first period: largest admissible fee U = 600 − 740 = −140, floor λ − 140 at cheap slots
+    assert floor[:3] == pytest.approx(dlmp[:3] - 140.0)
+    assert floor[4:] == pytest.approx(np.zeros(4))  # ordinary period: C_min
+    m.set_data(dlmp, np.full(8, 0.1), phi, dlmp + 30.0, dlmp - 30.0)
+    br = m.solve()
+    assert br.price_eur_per_mwh.max() <= spec.price_max_eur_per_mwh + 1e-6
+    assert m.feasible(br)

@@ -348,6 +348,7 @@ class BestResponseModel:
         self.avg0 = cp.Parameter(name="average_at_dlmp")  # Σ w_t λ_t
         self.w_fee = cp.Parameter(n_h, name="average_per_fee")  # Gᵀ w
         self.avg_cap = cp.Parameter(name="average_cap")
+        self.c_floor = cp.Parameter(t, name="price_floor")
         self.fee_lo = cp.Parameter(n_h, name="fee_lower")
         self.fee_hi = cp.Parameter(n_h, name="fee_upper")
         self.u_lo, self.u_hi = cp.Parameter(t), cp.Parameter(t)
@@ -364,7 +365,15 @@ class BestResponseModel:
         self.u = cp.Variable(t, name="u")
         self.z = cp.Variable(t, name="z")
         self.demand = self.q + self.ag @ self.fee
+        # proximal term (set_proximal): −(Δt/2) Σ_t ρ_t (x_t − x̂_t)², written as
+        # ‖√ρ ∘ x − √ρ ∘ x̂‖² on a net-load variable so that the problem stays DPP
+        self.x_net = cp.Variable(t, name="net_load")
+        self.sqrt_rho = cp.Parameter(t, nonneg=True, name="sqrt_rho", value=np.zeros(t))
+        self.anchor = cp.Parameter(t, name="sqrt_rho_anchor", value=np.zeros(t))
+        self.rho_eur_per_mw2h = np.zeros(t)
+        self.anchor_mw = np.zeros(t)
         dt = self.dt_h
+        self._prox = (dt / 2) * cp.sum_squares(cp.multiply(self.sqrt_rho, self.x_net) - self.anchor)
         revenue = dt * (self.rev0 + self.lin @ self.fee - cp.sum_squares(self.sqrt_h.T @ self.fee))
         profit = revenue + dt * (
             self.c_sell @ self.e_s
@@ -375,7 +384,7 @@ class BestResponseModel:
         )
         cons = {
             "price bounds (15)": [
-                self.c >= spec.price_min_eur_per_mwh,
+                self.c >= self.c_floor,
                 self.c <= spec.price_max_eur_per_mwh,
                 self.fee >= self.fee_lo,
                 self.fee <= self.fee_hi,
@@ -385,6 +394,7 @@ class BestResponseModel:
             "power balance (17)": [
                 self.demand + self.r_c - self.r_d + self.e_s == self.e_c + self.e_b
             ],
+            "net load": [self.x_net == self.demand + self.r_c - self.r_d],
             "real-time exclusivity (18)-(19)": [
                 self.e_b <= spec.m_mw * self.z,
                 self.e_s <= self.r_d,
@@ -406,7 +416,9 @@ class BestResponseModel:
             ],
         }
         self.families = cons
-        self.problem = cp.Problem(cp.Maximize(profit), [c for v in cons.values() for c in v])
+        self.problem = cp.Problem(
+            cp.Maximize(profit - self._prox), [c for v in cons.values() for c in v]
+        )
         self._profit = profit
 
     # ------------------------------------------------------------------ data
@@ -460,8 +472,30 @@ class BestResponseModel:
         self.w_fee.value = g.T @ self.w_avg
         self.dlmp.value = lam
         self.fee_lo.value, self.fee_hi.value = self.fee_bounds(lam, phi)
+        self.c_floor.value = self.price_floor(lam, phi)
         self.avg_cap.value = self.average_cap(lam, phi)
         self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
+
+    def set_proximal(self, rho_eur_per_mw2h: npt.ArrayLike, anchor_mw: npt.ArrayLike) -> None:
+        """Regularise the next solves: maximise (14) − (Δt/2) Σ_t ρ_t (x_t − x̂_t)².
+
+        x_t = D_t(C) + r^c_t − r^d_t is the net load [MW], x̂ the anchor (the game's
+        current iterate) [MW], ρ_t ≥ 0 [EUR/(MW²·h)]; ρ = 0 is the plain best response.
+        The term is convex, so every node of the branch and bound stays a convex QP.
+        A solution with x = x̂ satisfies the optimality conditions of the unregularised
+        problem (the term and its gradient vanish there); ``profit_eur`` of the result is
+        (14) without the term, and the certificate re-solves without it.
+        """
+        t = self.n_slots
+        rho = as_finite_array("rho_eur_per_mw2h", rho_eur_per_mw2h)
+        x_hat = as_finite_array("anchor_mw", anchor_mw)
+        if rho.shape != (t,) or x_hat.shape != (t,):
+            raise InputError("rho_eur_per_mw2h/anchor_mw", (rho.shape, x_hat.shape), f"({t},)")
+        if np.any(rho < 0):
+            raise InputError("rho_eur_per_mw2h", float(rho.min()), "must be ≥ 0")
+        self.rho_eur_per_mw2h, self.anchor_mw = rho.copy(), x_hat.copy()
+        self.sqrt_rho.value = np.sqrt(rho)
+        self.anchor.value = np.sqrt(rho) * x_hat
 
     def fee_bounds(self, dlmp: FloatArray, discount: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Effective fee bounds per fee period (n_h,) [EUR/MWh]: the price bounds (15) rule.
@@ -476,16 +510,38 @@ class BestResponseModel:
         """
         s = self.spec
         with np.errstate(divide="ignore", invalid="ignore"):
-            top = np.where(discount > 0, (s.price_max_eur_per_mwh - dlmp) / discount, np.inf)
             bot = np.where(discount > 0, (s.price_min_eur_per_mwh - dlmp) / discount, -np.inf)
-        n_h = self.b_mat.shape[1]
-        lo, hi = np.full(n_h, np.inf), np.full(n_h, -np.inf)
-        np.minimum.at(lo, self.block, top)
+        lo, hi = self._fee_ceiling(dlmp, discount), np.full(self.b_mat.shape[1], -np.inf)
         np.maximum.at(hi, self.block, bot)
         return (
             np.minimum(s.fee_min_eur_per_mwh, lo),
             np.maximum(s.fee_max_eur_per_mwh, hi),
         )
+
+    def _fee_ceiling(self, dlmp: FloatArray, discount: FloatArray) -> FloatArray:
+        """U_h = min_{t∈h} (C^max − λ_t)/φ̄_t: the largest fee (15)'s upper bound allows in
+        each fee period (n_h,) [EUR/MWh]."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = np.where(
+                discount > 0, (self.spec.price_max_eur_per_mwh - dlmp) / discount, np.inf
+            )
+        ceiling = np.full(self.b_mat.shape[1], np.inf)
+        np.minimum.at(ceiling, self.block, top)
+        return ceiling
+
+    def price_floor(self, dlmp: FloatArray, discount: FloatArray) -> FloatArray:
+        """Effective C^min of (15) per slot (T,) [EUR/MWh]: min(C^min, λ_t + φ̄_t U_{h(t)}).
+
+        One fee per period cannot keep every slot's price in [C^min, C^max] when the
+        period's DLMPs span more than C^max − C^min (a voltage-limited slot next to an
+        ordinary one). The upper bound is the users' promise and holds; the floor
+        yields at the cheap slots, to the price the largest admissible fee U_h gives
+        (:meth:`_fee_ceiling`). Within the usual span the floor is C^min.
+        """
+        ceiling = self._fee_ceiling(dlmp, discount)[self.block]
+        with np.errstate(invalid="ignore"):
+            alt = np.where(np.isfinite(ceiling), dlmp + discount * ceiling, np.inf)
+        return np.minimum(self.spec.price_min_eur_per_mwh, alt)
 
     def average_cap(self, dlmp: FloatArray, discount: FloatArray) -> float:
         """Effective C^av of (16) [EUR/MWh]: max(C^av, Σ_t w_t C^lo_t), C^lo_t the lowest
@@ -495,7 +551,7 @@ class BestResponseModel:
         above it (a congested day); then it yields to them, as the fee bounds do.
         """
         lo_fee = np.asarray(self.fee_bounds(dlmp, discount)[0])[self.block]
-        c_lo = np.maximum(self.spec.price_min_eur_per_mwh, dlmp + discount * lo_fee)
+        c_lo = np.maximum(self.price_floor(dlmp, discount), dlmp + discount * lo_fee)
         return float(max(self.spec.price_avg_cap_eur_per_mwh, self.w_avg @ c_lo))
 
     # ----------------------------------------------------------------- solve
@@ -617,7 +673,8 @@ class BestResponseModel:
         s = self.spec
         lam = np.asarray(self.dlmp.value)
         f_lo, f_hi = (np.asarray(p.value)[self.block] for p in (self.fee_lo, self.fee_hi))
-        lo = np.maximum(s.price_min_eur_per_mwh, lam + self.discount * f_lo)
+        floor = np.asarray(self.c_floor.value)
+        lo = np.maximum(floor, lam + self.discount * f_lo)
         hi = np.minimum(s.price_max_eur_per_mwh, lam + self.discount * f_hi)
         if np.any(lo > hi + 1e-9):
             k = int(np.argmax(lo - hi))
@@ -627,7 +684,7 @@ class BestResponseModel:
             )
         c_lo = np.full(self.b_mat.shape[1], -np.inf)
         c_hi = np.full(self.b_mat.shape[1], np.inf)
-        np.maximum.at(c_lo, self.block, (s.price_min_eur_per_mwh - lam) / self.discount)
+        np.maximum.at(c_lo, self.block, (floor - lam) / self.discount)
         np.minimum.at(c_hi, self.block, (s.price_max_eur_per_mwh - lam) / self.discount)
         if np.any(c_lo > c_hi + 1e-9):
             h = int(np.argmax(c_lo - c_hi))
@@ -659,6 +716,7 @@ class BestResponseModel:
             fee_h = np.where(idle, mean, fee_h)
         fee = fee_h[self.block]
         c = lam + self.discount * fee
+        prox = float(self._prox.value) if np.any(self.rho_eur_per_mw2h > 0) else 0.0
         return BestResponse(
             price_eur_per_mwh=c,
             fee_coef_eur_per_mwh=fee,
@@ -669,8 +727,8 @@ class BestResponseModel:
             charge_mw=arr(self.r_c),
             discharge_mw=arr(self.r_d),
             soc_mwh=arr(self.soc),
-            profit_eur=val,
-            bound_eur=bound,
+            profit_eur=val + prox,
+            bound_eur=bound + prox,
             nodes=nodes,
             solve_time_s=secs,
         )
@@ -702,7 +760,7 @@ class BestResponseModel:
             s.eta_ch * br.charge_mw - br.discharge_mw / s.eta_dis
         )
         checks = [
-            np.all(br.price_eur_per_mwh >= s.price_min_eur_per_mwh - tol),
+            np.all(br.price_eur_per_mwh >= np.asarray(self.c_floor.value) - tol),
             np.all(br.price_eur_per_mwh <= s.price_max_eur_per_mwh + tol),
             np.all(fee >= np.asarray(self.fee_lo.value)[self.block] - tol)
             and np.all(fee <= np.asarray(self.fee_hi.value)[self.block] + tol),

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from evagg.errors import InputError
+from evagg.dso_game.aggregator import QP_RETRY_SETTINGS
+from evagg.errors import InfeasibleError, InputError, SolverError
 from evagg.grid import DistFlowModel, DistFlowOptions, Feeder, OPFResult
 
 __all__ = ["DSOAdapter", "DSOSolution"]
@@ -120,9 +121,25 @@ class DSOAdapter:
         if x.shape != (len(self.buses), self.n_slots):
             raise InputError("net_load_mw", x.shape, f"expected {(len(self.buses), self.n_slots)}")
         self.model.set_loads(self.loads(x), self.base_q)
-        res = self.model.solve(verify=verify)
+        res = self._solve_model(verify)
         dlmp = res.dlmp_eur_per_mwh.to_numpy()[self.pos]
         return DSOSolution(dlmp_eur_per_mwh=dlmp, opf=res)
+
+    def _solve_model(self, verify: bool) -> OPFResult:
+        """Solve the OPF; after an 'optimal_inaccurate' Clarabel end, re-solve with the
+        settings of :data:`~evagg.dso_game.aggregator.QP_RETRY_SETTINGS` in turn (a
+        quadratic voltage penalty on a heavily violated day sometimes stalls Clarabel's
+        default equilibration; every grid check still runs on the returned point)."""
+        last: SolverError | None = None
+        for opts in ({}, *QP_RETRY_SETTINGS):
+            try:
+                return self.model.solve(verify=verify, **opts)
+            except SolverError as exc:
+                if exc.status != "optimal_inaccurate" or isinstance(exc, InfeasibleError):
+                    raise
+                last = exc
+        assert last is not None
+        raise last
 
     def solve_joint(
         self,

@@ -128,6 +128,10 @@ class DistFlowOptions:
         answer on an infeasible band).
     voltage_penalty_eur_per_pu2h
         Penalty per unit of squared-voltage violation per hour [EUR/(pu²·h)].
+    voltage_penalty_quad_eur_per_pu4h
+        Quadratic penalty w₂ s² on the squared-voltage violation s [EUR/(pu⁴·h)]; with
+        the linear penalty at 0 the voltage part of the DLMPs is continuous in the
+        loads (for iterations such as :mod:`evagg.dso_game`'s). 0 by default.
     storage_eta_ch, storage_eta_dis
         Storage charge/discharge efficiencies [-].
     storage_cyclic
@@ -187,6 +191,7 @@ class DistFlowOptions:
     branch_rating: Literal["current", "apparent"] = "current"
     soft_voltage: bool = False
     voltage_penalty_eur_per_pu2h: float = 1e4
+    voltage_penalty_quad_eur_per_pu4h: float = 0.0
     storage_eta_ch: float = 0.95
     storage_eta_dis: float = 0.95
     storage_cyclic: bool = True
@@ -228,6 +233,7 @@ class DistFlowOptions:
             "a1",
             "a2_eur_per_mwh",
             "voltage_penalty_eur_per_pu2h",
+            "voltage_penalty_quad_eur_per_pu4h",
             "relaxation_tol",
             "ac_v_tol_pu",
             "ac_loss_tol_kw",

@@ -497,7 +497,11 @@ def constraint_branch_limits(m: GridModel) -> None:
 def constraint_voltage_limits(m: GridModel) -> None:
     """``v_lower``/``v_upper``: V̲² ≤ v ≤ V̄² at non-root buses; with
     ``options.soft_voltage`` the violations ``s_lo, s_hi ≥ 0`` cost
-    ``voltage_penalty_eur_per_pu2h · Δt`` each (term ``voltage_penalty``)."""
+    Δt (w₁ s + w₂ s²) each (term ``voltage_penalty``), w₁ =
+    ``voltage_penalty_eur_per_pu2h``, w₂ = ``voltage_penalty_quad_eur_per_pu4h``: the
+    linear part is an exact penalty (its price jumps by w₁ ∂v/∂p as the limit is
+    crossed); the quadratic part alone prices a violation by 2 w₂ s, continuous in the
+    loads (a Moreau–Yosida smoothing of the hard limit)."""
     fd, o, v = m.feeder, m.options, m.var["v"]
     vmin = np.full(fd.n_bus - 1, o.v_min_pu) if o.v_min_pu is not None else fd.v_min_pu[1:]
     vmax = np.full(fd.n_bus - 1, o.v_max_pu) if o.v_max_pu is not None else fd.v_max_pu[1:]
@@ -509,7 +513,12 @@ def constraint_voltage_limits(m: GridModel) -> None:
         s_hi = m.var["s_hi"] = cp.Variable(lo.shape, nonneg=True, name="v_slack_hi")
         m.con["v_lower"] = v[1:, :] >= lo - s_lo
         m.con["v_upper"] = v[1:, :] <= hi + s_hi
-        m.cost["voltage_penalty"] = o.voltage_penalty_eur_per_pu2h * m.dt_h * cp.sum(s_lo + s_hi)
+        pen = o.voltage_penalty_eur_per_pu2h * cp.sum(s_lo + s_hi)
+        if o.voltage_penalty_quad_eur_per_pu4h > 0:
+            pen = pen + o.voltage_penalty_quad_eur_per_pu4h * (
+                cp.sum_squares(s_lo) + cp.sum_squares(s_hi)
+            )
+        m.cost["voltage_penalty"] = m.dt_h * pen
     else:
         m.con["v_lower"] = v[1:, :] >= lo
         m.con["v_upper"] = v[1:, :] <= hi

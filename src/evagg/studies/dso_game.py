@@ -90,6 +90,9 @@ class Config(StudyConfig):
     max_iter: int = Field(default=100, ge=1)
     fee_period_minutes: int = 60
     compare: bool = False
+    proximal: bool = True
+    voltage_penalty_eur_per_pu2h: float = Field(default=0.0, ge=0)
+    voltage_penalty_quad_eur_per_pu4h: float = Field(default=2.6e5, ge=0)
 
     @field_validator("date")
     @classmethod
@@ -212,6 +215,8 @@ def _day_setup(
         v_slack_min_pu=1.0,
         v_slack_max_pu=1.05,
         soft_voltage=True,
+        voltage_penalty_eur_per_pu2h=cfg.voltage_penalty_eur_per_pu2h,
+        voltage_penalty_quad_eur_per_pu4h=cfg.voltage_penalty_quad_eur_per_pu4h,
         ac_slots="extremes",
         a2_eur_per_mwh=loss_weight_eur_per_mwh(price),
     )
@@ -243,6 +248,7 @@ def _day_setup(
         step_init=cfg.step_init,
         max_iter=cfg.max_iter,
         fee_slots=max(1, cfg.fee_period_minutes // cfg.slot_minutes),
+        proximal=cfg.proximal,
     )
 
 
