@@ -193,3 +193,91 @@ def test_price_floor_yields_when_one_fee_period_spans_more_than_the_price_band()
     br = m.solve()
     assert br.price_eur_per_mwh.max() <= spec.price_max_eur_per_mwh + 1e-6
     assert m.feasible(br)
+    # the yield is recorded: the three cheap slots of the first period
+    assert br.floor_yield_slots == 3
+    # the same model on ordinary DLMPs (span 25 < 600): no yield
+    flat = np.array([50.0, 60.0, 40.0, 65.0, 50.0, 55.0, 60.0, 65.0])
+    m.set_data(flat, np.full(8, 0.1), phi, flat + 30.0, flat - 30.0)
+    ordinary = m.solve()
+    assert ordinary.floor_yield_slots == 0
+    assert not ordinary.avg_cap_yielded
+
+
+def test_average_cap_yield_is_recorded() -> None:
+    """DLMPs alone above C_av (a congested day): the cap (16) yields, and says so."""
+    spec = AggregatorSpec(bus=1)  # C_av 350, C_max 600
+    m = BestResponseModel(spec, elasticity_matrix(4), C_REF, DT)
+    dlmp = np.full(4, 400.0)
+    m.set_data(dlmp, np.full(4, 0.1), np.ones(4), dlmp + 30.0, dlmp - 30.0)
+    assert m.average_cap(dlmp, np.ones(4)) > spec.price_avg_cap_eur_per_mwh
+    br = m.solve()
+    assert br.avg_cap_yielded and br.floor_yield_slots == 0
+    assert m.feasible(br)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_zero_proximal_weight_is_exactly_the_plain_best_response(case: str) -> None:
+    """ρ = 0 with any anchor (also right after a ρ > 0 solve) is the plain problem, bit
+    for bit."""
+    dlmp, d0, _, _ = CASES[case]
+    m = BestResponseModel(_spec(case), elasticity_matrix(3, -0.4, 0.1), C_REF, DT)
+    m.set_data(dlmp, d0, np.array([1.0, 0.8, 0.9]), dlmp + 30.0, dlmp - 30.0)
+    # a Problem's first solve goes through CVXPY's uncached compile and may differ from
+    # the later ones in the last bit (measured: 3e-14 EUR); compare later solves only
+    m.solve()
+    plain = m.solve()
+    m.set_proximal(np.full(3, 5e3), plain.net_load_mw + 0.05)
+    assert m.solve().regularised
+    m.set_proximal(np.zeros(3), np.array([7.0, -3.0, 1e3]))
+    zero = m.solve()
+    assert not zero.regularised and zero.proximal_eur == 0.0
+    assert zero.profit_eur == plain.profit_eur
+    assert zero.bound_eur == plain.bound_eur
+    for name in (
+        "price_eur_per_mwh",
+        "fee_coef_eur_per_mwh",
+        "demand_mw",
+        "contract_mw",
+        "rt_buy_mw",
+        "rt_sell_mw",
+        "charge_mw",
+        "discharge_mw",
+        "soc_mwh",
+    ):
+        assert np.array_equal(getattr(zero, name), getattr(plain, name)), name
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_proximal_bound_and_gap_are_the_regularised_problems(case: str) -> None:
+    """bound_eur bounds (14) − proximal term (the solved problem), not (14): the gap is
+    the regularised B&B gap, finite and ≥ 0; profit_eur stays (14) of the decision."""
+    dlmp, d0, _, _ = CASES[case]
+    m = BestResponseModel(_spec(case), elasticity_matrix(3, -0.4, 0.1), C_REF, DT)
+    m.set_data(dlmp, d0, np.array([1.0, 0.8, 0.9]), dlmp + 30.0, dlmp - 30.0)
+    plain = m.solve()
+    rho = np.full(3, 5e3)
+    anchor = plain.net_load_mw + 0.05
+    m.set_proximal(rho, anchor)
+    br = m.solve()
+    term = 0.5 * DT * float(rho @ (br.net_load_mw - anchor) ** 2)
+    assert br.regularised and br.proximal_eur == pytest.approx(term, rel=1e-6, abs=1e-9)
+    assert br.proximal_eur > 1e-3  # the anchor is off the plain optimum: the term bites
+    assert br.objective_eur == pytest.approx(br.profit_eur - term, rel=1e-7, abs=1e-6)
+    assert np.isfinite(br.bound_eur) and np.isfinite(br.gap_rel)
+    assert br.gap_rel >= -1e-9 and br.gap_rel <= 1e-6
+    # a bound on the regularised optimum: below the plain optimum of (14) by about the
+    # term (the old bound + term would sit above the plain optimum's bound)
+    assert br.bound_eur <= plain.bound_eur + 1e-6
+    assert br.bound_eur == pytest.approx(br.objective_eur, rel=1e-6, abs=1e-6)
+    assert plain.gap_rel >= -1e-9 and not plain.regularised
+
+
+def test_study_config_needs_a_voltage_penalty() -> None:
+    """Soft voltage limits with both penalties 0 are no limit at all: rejected by name."""
+    from evagg.studies.dso_game import Config
+
+    with pytest.raises(EvaggError, match="voltage_penalty_quad_eur_per_pu4h") as info:
+        Config(voltage_penalty_eur_per_pu2h=0.0, voltage_penalty_quad_eur_per_pu4h=0.0)
+    assert "voltage_penalty_eur_per_pu2h" in str(info.value)
+    assert Config(voltage_penalty_eur_per_pu2h=1e4, voltage_penalty_quad_eur_per_pu4h=0.0)
+    assert Config().voltage_penalty_quad_eur_per_pu4h > 0

@@ -91,6 +91,11 @@ elsewhere) counts as none: its revenue term, ~1e-12 of the others, only made the
 ill-conditioned (Clarabel 'optimal_inaccurate' with a fee per slot) [MW]."""
 
 
+FLOOR_YIELD_TOL_EUR_PER_MWH = 1e-9
+"""An effective price floor (cap) further than this below C^min (above C^av) counts as
+a yield in :attr:`BestResponse.floor_yield_slots` (``avg_cap_yielded``) [EUR/MWh]."""
+
+
 QP_RETRY_SETTINGS: tuple[dict[str, Any], ...] = (
     {"equilibrate_enable": False},
     {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7},
@@ -221,7 +226,30 @@ def check_elasticity(
 
 @dataclass(frozen=True)
 class BestResponse:
-    """Optimal decision of one aggregator (powers in MW per slot, prices in EUR/MWh)."""
+    """Optimal decision of one aggregator (powers in MW per slot, prices in EUR/MWh).
+
+    Attributes
+    ----------
+    profit_eur
+        Objective (14) of the decision [EUR], always without the proximal term.
+    bound_eur
+        Branch-and-bound upper bound on the problem that was solved [EUR]: on (14) for a
+        plain solve; for a proximal solve (:meth:`BestResponseModel.set_proximal` with
+        some ρ > 0, ``regularised``) on the regularised objective (14) − proximal term,
+        so it is **not** a bound on the plain best response's profit (that can be
+        higher: the certificate re-solves without the term). Always finite.
+    proximal_eur
+        The proximal term (Δt/2) Σ_t ρ_t (x_t − x̂_t)² at the decision [EUR] (0 plain).
+    regularised
+        Whether the solve carried a proximal term (some ρ_t > 0).
+    floor_yield_slots
+        Slots where the effective price floor (:meth:`BestResponseModel.price_floor`)
+        lies below C^min: a fee period whose DLMPs span more than C^max − C^min let
+        (15)'s lower bound yield there (0 normally).
+    avg_cap_yielded
+        Whether the effective average cap (:meth:`BestResponseModel.average_cap`) lay
+        above C^av: the DLMPs alone put the cheapest allowed prices above the cap of (16).
+    """
 
     price_eur_per_mwh: FloatArray
     fee_coef_eur_per_mwh: FloatArray
@@ -237,6 +265,10 @@ class BestResponse:
     nodes: int
     solve_time_s: float
     extra: dict[str, float] = field(default_factory=dict)
+    proximal_eur: float = 0.0
+    regularised: bool = False
+    floor_yield_slots: int = 0
+    avg_cap_yielded: bool = False
 
     @property
     def net_load_mw(self) -> FloatArray:
@@ -244,9 +276,17 @@ class BestResponse:
         return self.demand_mw + self.charge_mw - self.discharge_mw
 
     @property
+    def objective_eur(self) -> float:
+        """Objective of the solved problem: (14) − proximal term [EUR] ((14) if plain)."""
+        return self.profit_eur - self.proximal_eur
+
+    @property
     def gap_rel(self) -> float:
-        """Branch-and-bound gap (bound − profit)/max(1, |profit|) [-]."""
-        return (self.bound_eur - self.profit_eur) / max(1.0, abs(self.profit_eur))
+        """Branch-and-bound gap of the solved problem (bound − objective)/max(1, |objective|)
+        [-]: of (14) for a plain solve, of the regularised objective for a proximal one
+        (see ``bound_eur``); ≥ 0 up to solver tolerance, never NaN."""
+        obj = self.objective_eur
+        return (self.bound_eur - obj) / max(1.0, abs(obj))
 
 
 def evaluate_profit(
@@ -484,7 +524,10 @@ class BestResponseModel:
         The term is convex, so every node of the branch and bound stays a convex QP.
         A solution with x = x̂ satisfies the optimality conditions of the unregularised
         problem (the term and its gradient vanish there); ``profit_eur`` of the result is
-        (14) without the term, and the certificate re-solves without it.
+        (14) without the term, and the certificate re-solves without it. ``bound_eur``
+        and ``gap_rel`` of the result are those of the regularised problem (a bound on
+        (14) − term, not on the plain optimum of (14)), ``proximal_eur`` the term at the
+        decision. ρ = 0 (with any anchor) makes the next solve the plain one exactly.
         """
         t = self.n_slots
         rho = as_finite_array("rho_eur_per_mw2h", rho_eur_per_mw2h)
@@ -716,7 +759,19 @@ class BestResponseModel:
             fee_h = np.where(idle, mean, fee_h)
         fee = fee_h[self.block]
         c = lam + self.discount * fee
-        prox = float(self._prox.value) if np.any(self.rho_eur_per_mw2h > 0) else 0.0
+        regularised = bool(np.any(self.rho_eur_per_mw2h > 0))
+        prox = float(self._prox.value) if regularised else 0.0
+        if not (np.isfinite(val) and np.isfinite(bound) and np.isfinite(prox)):
+            raise SolverError(
+                "aggregator_best_response",
+                "non-finite objective",
+                f"objective {val}, bound {bound}, proximal term {prox}",
+            )
+        floor = np.asarray(self.c_floor.value)
+        yields = int(np.sum(floor < self.spec.price_min_eur_per_mwh - FLOOR_YIELD_TOL_EUR_PER_MWH))
+        cap_yield = float(np.asarray(self.avg_cap.value)) > (
+            self.spec.price_avg_cap_eur_per_mwh + FLOOR_YIELD_TOL_EUR_PER_MWH
+        )
         return BestResponse(
             price_eur_per_mwh=c,
             fee_coef_eur_per_mwh=fee,
@@ -728,9 +783,13 @@ class BestResponseModel:
             discharge_mw=arr(self.r_d),
             soc_mwh=arr(self.soc),
             profit_eur=val + prox,
-            bound_eur=bound + prox,
+            bound_eur=bound,
             nodes=nodes,
             solve_time_s=secs,
+            proximal_eur=prox,
+            regularised=regularised,
+            floor_yield_slots=yields,
+            avg_cap_yielded=bool(cap_yield),
         )
 
     def profit_of(self, br: BestResponse) -> float:

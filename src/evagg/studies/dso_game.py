@@ -119,6 +119,20 @@ class Config(StudyConfig):
         self.aggregator(self.aggregators[0])  # raises InputError naming field and value
         return self
 
+    @model_validator(mode="after")
+    def _voltage_penalty(self) -> Config:
+        # the study's OPF always has soft voltage limits; with both penalties at 0 the
+        # violation is free and the OPF has no voltage limit at all (no hard fallback)
+        lin, quad = self.voltage_penalty_eur_per_pu2h, self.voltage_penalty_quad_eur_per_pu4h
+        if not lin + quad > 0:
+            raise InputError(
+                "voltage_penalty_eur_per_pu2h/voltage_penalty_quad_eur_per_pu4h",
+                (lin, quad),
+                "at least one must be > 0: the voltage limits are soft, and with both "
+                "penalties 0 the OPF would have no voltage limit at all",
+            )
+        return self
+
     def aggregator(self, bus: int) -> AggregatorSpec:
         """The aggregator at ``bus`` with this config's piles, storage and price bounds."""
         return build_checked(AggregatorSpec, self, bus=bus)
@@ -156,6 +170,10 @@ class DSOGameResult:
             "user_cost_eur_last_day": float(last["user_cost_eur"]),
             "peak_mw_last_day": float(last["peak_mw"]),
             "v_min_pu_last_day": float(last["v_min_pu"]),
+            "min_v_min_pu": float(self.days["v_min_pu"].min()),
+            "max_voltage_violation_pu": float(self.days["voltage_violation_pu"].max()),
+            "floor_yield_slots": int(self.days["floor_yield_slots"].sum()),
+            "avg_cap_yields": int(self.days["avg_cap_yields"].sum()),
             "timings_s": self.timings_s,
         }
         if not self.comparison.empty:
@@ -287,6 +305,7 @@ def _case_row(
         "welfare_eur": float(util - out.dso.opf.objective_eur - rt_wear - nonmon),
         "peak_mw": out.dso.peak_mw,
         "v_min_pu": out.dso.v_min_pu,
+        "voltage_violation_pu": float(out.dso.opf.voltage_violation_pu),
         "losses_mwh": out.dso.losses_mwh,
     }
     for b, s in zip(out.best_responses, setup.specs, strict=True):
@@ -326,6 +345,7 @@ def _uncoordinated(setup: GameSetup, trips: Trips) -> dict[str, Any]:
         "welfare_eur": float(util - sol.opf.objective_eur - nonmon),
         "peak_mw": sol.peak_mw,
         "v_min_pu": sol.v_min_pu,
+        "voltage_violation_pu": float(sol.opf.voltage_violation_pu),
         "losses_mwh": sol.losses_mwh,
     }
     for k, s in enumerate(setup.specs):
@@ -355,6 +375,7 @@ def _central(setup: GameSetup, trips: Trips, out: DayOutcome) -> dict[str, Any]:
         "welfare_eur": w - nonmon,
         "peak_mw": sol.peak_mw,
         "v_min_pu": sol.v_min_pu,
+        "voltage_violation_pu": float(sol.opf.voltage_violation_pu),
         "losses_mwh": sol.losses_mwh,
         "demand_mwh": float(demand.sum() * dt),
     }
@@ -378,7 +399,10 @@ def _day_row(
         "user_cost_eur": float(out.user_cost_eur.sum()),
         "peak_mw": out.dso.peak_mw,
         "v_min_pu": out.dso.v_min_pu,
+        "voltage_violation_pu": float(out.dso.opf.voltage_violation_pu),
         "losses_mwh": out.dso.losses_mwh,
+        "floor_yield_slots": int(sum(b.floor_yield_slots for b in out.best_responses)),
+        "avg_cap_yields": int(sum(b.avg_cap_yielded for b in out.best_responses)),
         "recommended_share": float(out.recommended.mean()),
         "off_peak_share": float(
             (out.users.probability * setup.off_peak[option_start_slot(setup, trips)]).sum()
