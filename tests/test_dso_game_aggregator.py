@@ -281,3 +281,25 @@ def test_study_config_needs_a_voltage_penalty() -> None:
     assert "voltage_penalty_eur_per_pu2h" in str(info.value)
     assert Config(voltage_penalty_eur_per_pu2h=1e4, voltage_penalty_quad_eur_per_pu4h=0.0)
     assert Config().voltage_penalty_quad_eur_per_pu4h > 0
+
+
+def test_fee_of_an_hour_without_demand_is_determined_and_continuous() -> None:
+    """An hour whose reference demand falls from 5 W to 0.5 W (a user's logit tail) keeps
+    its posted fee: before the demand floor and the posted-fee regulariser it jumped by
+    140-160 EUR/MWh (from e^max to a posted mean) and the hourly 40-user game cycled.
+    Hand reasoning for the value: with positive cross elasticities raising an empty
+    hour's fee moves demand to paying hours, so the fee of an empty hour sits at the top
+    of its band, e^max = 400 EUR/MWh here."""
+    spec = AggregatorSpec(bus=1)
+    m = BestResponseModel(spec, elasticity_matrix(4, -0.3, 0.05), C_REF, DT)
+    dlmp = np.array([50.0, 60.0, 55.0, 45.0])
+    fees = []
+    for tail_mw in (5e-6, 1e-6, 5e-7, 0.0):
+        m.set_data(dlmp, np.array([0.2, 0.15, tail_mw, 0.1]), np.ones(4), dlmp + 30, dlmp - 30)
+        br = m.solve()
+        assert m.feasible(br)
+        fees.append(br.fee_coef_eur_per_mwh[2])
+    assert np.ptp(fees) <= 1.0
+    assert fees[-1] == pytest.approx(spec.fee_max_eur_per_mwh, abs=1.0)
+    # the regulariser's weight in hours with demand is negligible: (14) moves < 1e-4 EUR
+    assert 0.0 <= br.fee_regulariser_eur < 1e-4

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from evagg.dso_game import GameNotConverged
@@ -59,8 +60,11 @@ def game(
     )
     err = Console(stderr=True)
     try:
-        with err.status(f"playing {days} day(s) of the game (OPF + best responses + users)"):
-            res = run(cfg)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("game: day 1", total=days)
+            res = run(
+                cfg, progress=lambda s, i, n: bar.update(task, description=s, completed=i, total=n)
+            )
     except GameNotConverged as exc:
         err.print(f"[bold red]not converged:[/] {exc}")
         if as_json:

@@ -41,8 +41,9 @@ the maximum charging powers (piles + storage), as the seed says; (15) also bound
 fee coefficient by §5.3's [e_min, e_max], which yields where the DLMP alone would push
 the charging price out of [C^min, C^max] (:meth:`BestResponseModel.fee_bounds`); (16)
 is a cap (the seed's remark in §5.3), not an equality, on the demand-weighted average (a
-slot without demand has no price anyone pays; the posted fee of a period without demand
-is set after the solve to the demand-weighted mean fee); a storage wear cost
+slot without demand has no price anyone pays); the reference demand is floored at 1 W
+per slot (:data:`D0_FLOOR_MW`) so that every period's fee is the optimum's and is
+continuous in the users' choices; a storage wear cost
 c^deg (r^c + r^d) + c^q (r^c² + r^d²) (the quadratic part makes the best response
 unique; without it the game cycles between tied storage schedules).
 
@@ -85,10 +86,32 @@ SIMULTANEOUS_TOL_MW = 1e-6
 """Charge and discharge (or buy and sell) both above this are 'simultaneous' [MW]."""
 
 
-D0_ZERO_MW = 1e-6
-"""Reference demand below this (1 W; e.g. the logit tail of users who almost surely go
-elsewhere) counts as none: its revenue term, ~1e-12 of the others, only made the QP
-ill-conditioned (Clarabel 'optimal_inaccurate' with a fee per slot) [MW]."""
+D0_FLOOR_MW = 1e-6
+"""Reference demand is floored at this (1 W) in every slot [MW]. The fee of an hour whose
+users almost surely go elsewhere is then the limit of the optimal fee as its demand
+vanishes, continuous in the users' choice probabilities. (Demand below 1 W used to count
+as none, and such an hour posted the demand-weighted mean fee: whenever the logit tail
+of a user crossed 1 W the hour's fee jumped by 140-160 EUR/MWh, between that mean and
+the optimum at 1 W (e^max, set by the cross elasticities), and the users on the margin
+cycled with it; the hourly 40-user day of the tests did not converge. Zero demand
+itself made the QP ill-conditioned.) At most 1 W × 24 h of the floor enters a day's
+demand and profit."""
+
+
+FEE_REG_EUR_PER_EUR2_MWH2 = 1e-5
+r"""Weight κ of the posted-fee regulariser [EUR/(EUR/MWh)²] per fee period:
+−Σ_h κ_h (e_h − ē_h)², κ_h = κ · D^floor/(D̄⁰_h + D^floor), ē_h the top of the period's
+effective fee band, D̄⁰_h its mean reference demand [MW]. In a period with demand the
+weight is ≤ 1e-5 κ and changes (14) by < 1e-5 EUR. In a period without demand the profit
+does not depend on the fee (revenue curvature ~1e-9 EUR/(EUR/MWh)²) and the QP returned
+whatever the interior-point solver stopped at (140-400 EUR/MWh between iterations at
+nearly the same data), which the users, who do pay it, answered: the hourly 40-user day
+cycled. The regulariser makes that fee determined and continuous in the demand. Its
+target is the top of the band because that is the optimum's limit as the demand
+vanishes when cross elasticities are positive (raising an empty hour's fee moves demand
+to paying hours; measured: the fee at 1-20 W of demand was e^max). A target in the
+middle of the band drew users into empty hours at a cut price and the day oscillated
+(users' residual 0.1-0.25 for 30 iterations)."""
 
 
 FLOOR_YIELD_TOL_EUR_PER_MWH = 1e-9
@@ -240,6 +263,9 @@ class BestResponse:
         higher: the certificate re-solves without the term). Always finite.
     proximal_eur
         The proximal term (Δt/2) Σ_t ρ_t (x_t − x̂_t)² at the decision [EUR] (0 plain).
+    fee_regulariser_eur
+        The posted-fee regulariser at the decision (:data:`FEE_REG_EUR_PER_EUR2_MWH2`;
+        part of every solve, < 1e-4 EUR) [EUR].
     regularised
         Whether the solve carried a proximal term (some ρ_t > 0).
     floor_yield_slots
@@ -267,6 +293,7 @@ class BestResponse:
     extra: dict[str, float] = field(default_factory=dict)
     proximal_eur: float = 0.0
     regularised: bool = False
+    fee_regulariser_eur: float = 0.0
     floor_yield_slots: int = 0
     avg_cap_yielded: bool = False
 
@@ -277,8 +304,8 @@ class BestResponse:
 
     @property
     def objective_eur(self) -> float:
-        """Objective of the solved problem: (14) − proximal term [EUR] ((14) if plain)."""
-        return self.profit_eur - self.proximal_eur
+        """Objective of the solved problem: (14) − proximal term − fee regulariser [EUR]."""
+        return self.profit_eur - self.proximal_eur - self.fee_regulariser_eur
 
     @property
     def gap_rel(self) -> float:
@@ -414,6 +441,10 @@ class BestResponseModel:
         self.anchor_mw = np.zeros(t)
         dt = self.dt_h
         self._prox = (dt / 2) * cp.sum_squares(cp.multiply(self.sqrt_rho, self.x_net) - self.anchor)
+        # posted-fee regulariser (FEE_REG_EUR_PER_EUR2_MWH2): Σ_h κ_h (e_h − ē_h)²
+        self.sqrt_kappa = cp.Parameter(n_h, nonneg=True, name="sqrt_kappa", value=np.zeros(n_h))
+        self.kappa_mid = cp.Parameter(n_h, name="sqrt_kappa_mid", value=np.zeros(n_h))
+        self._fee_reg = cp.sum_squares(cp.multiply(self.sqrt_kappa, self.fee) - self.kappa_mid)
         revenue = dt * (self.rev0 + self.lin @ self.fee - cp.sum_squares(self.sqrt_h.T @ self.fee))
         profit = revenue + dt * (
             self.c_sell @ self.e_s
@@ -457,7 +488,7 @@ class BestResponseModel:
         }
         self.families = cons
         self.problem = cp.Problem(
-            cp.Maximize(profit - self._prox), [c for v in cons.values() for c in v]
+            cp.Maximize(profit - self._prox - self._fee_reg), [c for v in cons.values() for c in v]
         )
         self._profit = profit
 
@@ -495,7 +526,7 @@ class BestResponseModel:
                 "must be ≤ the real-time buy price",
             )
         lam, phi = arrs["dlmp"], arrs["discount"]
-        d0 = np.where(arrs["d0_mw"] < D0_ZERO_MW, 0.0, arrs["d0_mw"])
+        d0 = np.maximum(arrs["d0_mw"], D0_FLOOR_MW)
         a = demand_slopes(self.eps, d0, self.c_ref)
         g = phi[:, None] * self.b_mat
         q = d0 + a @ (lam - self.c_ref)
@@ -512,6 +543,11 @@ class BestResponseModel:
         self.w_fee.value = g.T @ self.w_avg
         self.dlmp.value = lam
         self.fee_lo.value, self.fee_hi.value = self.fee_bounds(lam, phi)
+        d_h = (self.b_mat.T @ d0) / self.b_mat.sum(axis=0)
+        kappa = FEE_REG_EUR_PER_EUR2_MWH2 * D0_FLOOR_MW / (d_h + D0_FLOOR_MW)
+        mid = np.asarray(self.fee_hi.value, dtype=float)
+        self.sqrt_kappa.value = np.sqrt(kappa)
+        self.kappa_mid.value = np.sqrt(kappa) * mid
         self.c_floor.value = self.price_floor(lam, phi)
         self.avg_cap.value = self.average_cap(lam, phi)
         self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
@@ -748,19 +784,11 @@ class BestResponseModel:
 
         lam, d0 = np.asarray(self.dlmp.value), self.d0_mw
         fee_h = arr(self.fee)
-        d_h = self.b_mat.T @ d0
-        idle = d_h <= 0
-        if idle.any():  # hours without demand: post the demand-weighted mean fee
-            mean = (
-                float(fee_h[~idle] @ d_h[~idle] / d_h.sum())
-                if (~idle).any()
-                else 0.5 * (self.spec.fee_min_eur_per_mwh + self.spec.fee_max_eur_per_mwh)
-            )
-            fee_h = np.where(idle, mean, fee_h)
         fee = fee_h[self.block]
         c = lam + self.discount * fee
         regularised = bool(np.any(self.rho_eur_per_mw2h > 0))
         prox = float(self._prox.value) if regularised else 0.0
+        fee_reg = float(self._fee_reg.value)
         if not (np.isfinite(val) and np.isfinite(bound) and np.isfinite(prox)):
             raise SolverError(
                 "aggregator_best_response",
@@ -782,11 +810,12 @@ class BestResponseModel:
             charge_mw=arr(self.r_c),
             discharge_mw=arr(self.r_d),
             soc_mwh=arr(self.soc),
-            profit_eur=val + prox,
+            profit_eur=val + prox + fee_reg,
             bound_eur=bound,
             nodes=nodes,
             solve_time_s=secs,
             proximal_eur=prox,
+            fee_regulariser_eur=fee_reg,
             regularised=regularised,
             floor_yield_slots=yields,
             avg_cap_yielded=bool(cap_yield),

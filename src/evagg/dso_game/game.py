@@ -27,8 +27,11 @@ Solution method (one outer iteration = one OPF and K best responses):
 max(r_P / tol_P, r_x / tol_x) grew, else raised by half (up to 1) (self-regulated
 averaging, Liu, He & He, Netw. Spat. Econ. 2009). r_P = max_n ‖L_n − P_n‖₁ is the
 users' residual at the start of the iteration (before their inner loop), r_x =
-max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance
-and the users are still within tolerance at the final best responses' fees. Solving the
+max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance,
+the plain (unregularised) best responses at the final DLMPs are within the load
+tolerance of x, the users are still within tolerance at their fees, and the OPF at the
+plain best responses' loads reproduces the final DLMPs within the price tolerance (what
+the certificate checks); otherwise the iteration goes on from there. Solving the
 users' congestion part inside (it is the stiff part: a queue change moves many users at
 once) leaves the outer loop a mild fee ↔ demand coupling; the 96-slot, 300-user day then
 converges in about 8 outer iterations with β = 1. A run that does not converge raises
@@ -89,9 +92,10 @@ IntArray = npt.NDArray[np.int64]
 class GameNotConverged(EvaggError):
     """The iteration did not converge; ``trajectory`` holds what happened."""
 
-    def __init__(self, iterations: int, trajectory: pd.DataFrame) -> None:
+    def __init__(self, iterations: int, trajectory: pd.DataFrame, day: str = "") -> None:
         self.iterations = iterations
         self.trajectory = trajectory
+        self.day = day
         last = trajectory.iloc[-1]
         why = ""
         if last["voltage_violation_pu"] > 0 and last["max_dprice_eur_per_mwh"] > 1.0:
@@ -102,8 +106,9 @@ class GameNotConverged(EvaggError):
                 f"{last['voltage_violation_pu']:.4f} pu: the aggregators' loads swing "
                 "across the voltage limit, whose penalty sets the price"
             )
+        where = f" on {day}" if day else ""
         super().__init__(
-            f"game did not converge in {iterations} iterations (last Δprice "
+            f"game did not converge{where} in {iterations} iterations (last Δprice "
             f"{last['max_dprice_eur_per_mwh']:.3g} EUR/MWh, Δload {last['max_dload_mw']:.3g} MW, "
             f"users' residual {last['user_residual']:.3g}){why}; no equilibrium returned"
         )
@@ -143,6 +148,9 @@ class GameSetup:
         Load step δ of the finite-difference DLMP sensitivity [MW].
     rho_floor_eur_per_mw2h
         Smallest proximal weight ρ [EUR/(MW²·h)].
+    anderson_depth, anderson_user_tol
+        Depth m of the Anderson acceleration of the net loads (:class:`_Anderson`; 0:
+        none), used while β = 1 and the users' residual is ≤ ``anderson_user_tol``.
     price_tol_eur_per_mwh, load_tol_mw, user_tol, max_iter
         Convergence tolerances (DLMP change [EUR/MWh], |x^BR − x| [MW], max_n ‖L_n −
         P_n‖₁ [-]) and iteration limit.
@@ -170,6 +178,8 @@ class GameSetup:
     proximal: bool = True
     sensitivity_step_mw: float = 0.01
     rho_floor_eur_per_mw2h: float = 0.0
+    anderson_depth: int = 5
+    anderson_user_tol: float = 0.01
     models: list[BestResponseModel] = field(default_factory=list)
     """Best-response models; by default one per aggregator with hourly fee periods (a
     fee per 15-min slot made each QP ~10x slower: dense 96 × 96 revenue terms)."""
@@ -414,28 +424,34 @@ def _best_responses(
 def proximal_weights(setup: GameSetup, x_mw: FloatArray, dlmp: FloatArray) -> FloatArray:
     r"""Proximal weights ρ (K, T) [EUR/(MW²·h)] from the DSO's DLMP sensitivity.
 
-    .. math::  ρ_{k,t} = \max\bigl(ρ^{floor},\ [λ_{k,t}(x + δ\mathbf 1) − λ_{k,t}(x)] / δ\bigr)
-               ≈ \sum_j ∂λ_{k,t}/∂x_{j,t}
+    .. math::  ρ_{k,t} = \max\bigl(ρ^{floor},\ |λ_{k,t}(x + δ\mathbf 1) − λ_{k,t}(x)| / δ\bigr)
+               ≈ \bigl|\sum_j ∂λ_{k,t}/∂x_{j,t}\bigr|
 
     one extra OPF with every aggregator's net load raised by δ in every slot (the OPF
     has no inter-temporal coupling, so slot t's prices respond to slot t's loads only).
     Why this ρ: linearise the DLMPs, λ(x) ≈ λ̄ + S x (S ⪰ 0: the Hessian of the OPF's
     value in the loads), and the aggregator's per-slot trade-off as a concave quadratic
     with curvature c. The Jacobi (simultaneous) price-taking iteration x⁺ = BR(λ(x)) then
-    has gain −S/c per mode — far above 1 where a voltage limit binds (S ≈ 10³–10⁴
-    EUR/(MW²·h), c ≈ 20 for a store) — and oscillates. The proximal best response
+    has gain −S/c per mode — far above 1 where a voltage limit binds (S ≈ 10⁴–10⁵
+    EUR/(MW²·h) measured, c ≈ 20 for a store) — and oscillates. The proximal best response
     x⁺ = argmax π(x; λ(x_i)) − ½ (x − x_i)ᵀ diag(ρ) (x − x_i) has gain
-    (c + diag ρ)⁻¹ (diag ρ − S): with ρ_k ≥ Σ_j S_kj (the row sums, which bound S's
-    eigenvalues by Gershgorin) the gains lie in [0, 1) and the iteration contracts; where
+    (c + diag ρ)⁻¹ (diag ρ − S): with ρ_k ≥ Σ_j |S_kj| (Gershgorin: diag ρ − S is then
+    diagonally dominant, so ⪰ 0) the gains lie in [0, 1) and the linearised iteration
+    contracts. One OPF gives the signed row sums Σ_j S_kj; they equal Σ_j |S_kj| where
+    every load deepens the binding limit (a voltage limit: all S_kj ≥ 0); the modulus
+    keeps ρ ≥ 0 where signs cancel (losses with reverse flows). Where
     ρ = S it is the Newton-like diagonalisation with the DLMP Jacobian (the price-taker
     sees λ_i + S (x − x_i)). Proximal/regularised Jacobi best responses for Nash games:
     Facchinei & Kanzow, Ann. Oper. Res. 175 (2010) §5; Scutari, Facchinei, Pang & Palomar,
-    IEEE Trans. Inf. Theory 60 (2014), Alg. 2 (proximal decomposition). A fixed point
-    x = x_i satisfies the unregularised best response's optimality conditions.
+    IEEE Trans. Inf. Theory 60 (2014), Alg. 2 (proximal decomposition). At a fixed
+    point x = x_i the term and its gradient vanish, so x satisfies the optimality
+    conditions of the unregularised best response at the fixed binaries; with the
+    binaries a different plain optimum may exist, so the stop test re-solves the plain
+    best responses and the certificate decides.
     """
     step = setup.sensitivity_step_mw
     up = setup.dso.solve(np.asarray(x_mw) + step).dlmp_eur_per_mwh
-    return np.maximum(setup.rho_floor_eur_per_mw2h, (up - dlmp) / step)
+    return np.maximum(setup.rho_floor_eur_per_mw2h, np.abs(up - dlmp) / step)
 
 
 @dataclass(frozen=True)
@@ -484,6 +500,46 @@ def _users_sue(
         last = r
         prob = prob + step * (resp - prob)
     return prob, max_iter
+
+
+class _Anderson:
+    r"""Anderson acceleration (type II, depth m) of the fixed-point map x ↦ f(x).
+
+    With residuals g_j = f(x_j) − x_j and the last m differences ΔG = [g_{j+1} − g_j],
+    ΔF = [f(x_{j+1}) − f(x_j)]:
+
+    .. math::  γ = \arg\min_γ ‖g_i − ΔG\,γ‖_2, \qquad x_{i+1} = f(x_i) − ΔF\,γ
+
+    (Walker & Ni, SIAM J. Numer. Anal. 49 (2011), eq. (2.1); a multisecant quasi-Newton
+    method). It takes the proximal iteration's linear tail near a voltage limit (rate
+    ≈ 0.96 per iteration measured on 2024-06-15) to its fixed point. The history is
+    dropped when ‖g‖ grows (safeguard) and f(x) is then taken plainly; a fixed point of
+    the accelerated iteration is one of f.
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.dg: list[FloatArray] = []
+        self.df: list[FloatArray] = []
+        self.prev: tuple[FloatArray, FloatArray] | None = None
+
+    def reset(self) -> None:
+        """Forget the history."""
+        self.dg, self.df, self.prev = [], [], None
+
+    def update(self, x: FloatArray, fx: FloatArray) -> FloatArray:
+        """Next iterate from the current one and its image f(x) (any shape)."""
+        g, f = (fx - x).ravel(), fx.ravel()
+        if self.prev is not None and np.linalg.norm(g) > np.linalg.norm(self.prev[0]):
+            self.reset()
+        if self.prev is not None:
+            self.dg = [*self.dg, g - self.prev[0]][-self.depth :]
+            self.df = [*self.df, f - self.prev[1]][-self.depth :]
+        self.prev = (g, f)
+        if not self.dg:
+            return fx.copy()
+        gamma = np.linalg.lstsq(np.array(self.dg).T, g, rcond=None)[0]
+        return (f - np.array(self.df).T @ gamma).reshape(fx.shape)
 
 
 class _Clock:
@@ -555,6 +611,7 @@ def play_day(
     rows: list[dict[str, float]] = []
     brs: list[BestResponse] = []
     step, merit_prev, converged = setup.step_init, np.inf, False
+    accel = _Anderson(setup.anderson_depth)
     for it in range(1, setup.max_iter + 1):
         r_u, _ = _user_residual(setup, day, prob, dlmp, fee)
         sue, n_inner = _users_sue(setup, day, prob, dlmp, fee)
@@ -566,7 +623,11 @@ def play_day(
         fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
         x_br = np.array([b.net_load_mw for b in brs])
         r_x = float(np.abs(x_br - x).max())
-        x = x + step * (x_br - x)
+        if step == 1.0 and r_u <= setup.anderson_user_tol and setup.anderson_depth > 0:
+            x = accel.update(x, x_br)  # the users settled: the proximal map's linear tail
+        else:
+            accel.reset()
+            x = x + step * (x_br - x)
         sol = setup.dso.solve(x)
         clock.lap("opf_s")
         violated = sol.opf.voltage_violation_pu > 0
@@ -614,11 +675,21 @@ def play_day(
             fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
             r_final, _ = _user_residual(setup, day, prob, dlmp, fee)
             clock.lap("users_s")
-            r_x0 = float(np.abs(np.array([b.net_load_mw for b in brs]) - x).max())
+            x_plain = np.array([b.net_load_mw for b in brs])
+            r_x0 = float(np.abs(x_plain - x).max())
             rows[-1]["plain_br_dload_mw"] = r_x0
             if r_final <= setup.user_tol and r_x0 <= setup.load_tol_mw:
-                converged = True
-                break
+                # the certificate re-solves the OPF at the plain best responses' loads;
+                # where a voltage limit binds, S·r_x0 can exceed the price tolerance
+                stop = setup.dso.solve(x_plain)
+                clock.lap("opf_s")
+                d_stop = float(np.abs(stop.dlmp_eur_per_mwh - dlmp).max())
+                rows[-1]["stop_dprice_eur_per_mwh"] = d_stop
+                if d_stop <= setup.price_tol_eur_per_mwh:
+                    converged = True
+                    break
+                x, dlmp = x_plain, stop.dlmp_eur_per_mwh
+                accel.reset()
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)

@@ -15,6 +15,7 @@ optimum (:func:`evagg.dso_game.welfare.central_optimum`, same users' assignment 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from evagg.dso_game import (
     AggregatorSpec,
     DayOutcome,
     DSOAdapter,
+    GameNotConverged,
     GameSetup,
     elasticity_matrix,
     play_day,
@@ -419,8 +421,13 @@ def _day_row(
     return row
 
 
-def run(config: Config) -> DSOGameResult:
-    """Play ``config.days`` days, accumulate points, certify each day, compare cases."""
+def run(config: Config, progress: Callable[[str, int, int], None] | None = None) -> DSOGameResult:
+    """Play ``config.days`` days, accumulate points, certify each day, compare cases.
+
+    ``progress(description, days_done, days)`` is called before each day and at the end.
+    A day that does not converge raises :class:`evagg.dso_game.GameNotConverged` naming
+    the day and its date.
+    """
     cfg = config
     feeder = _feeder(cfg.network)
     known = set(int(b) for b in feeder.bus_index)
@@ -441,12 +448,21 @@ def run(config: Config) -> DSOGameResult:
         trips = draw_trips(
             users, setup.n_slots, np.random.default_rng([cfg.seed, d]), day.dayofweek >= 5
         )
-        out = play_day(setup, trips, points)
+        if progress is not None:
+            progress(f"day {d + 1}/{cfg.days} ({day.date()})", d, cfg.days)
+        try:
+            out = play_day(setup, trips, points)
+        except GameNotConverged as exc:
+            raise GameNotConverged(
+                exc.iterations, exc.trajectory, f"day {d + 1} ({day.date()})"
+            ) from None
         if cfg.points:
             points = points + out.points_earned
         rows.append(_day_row(d, day, setup, trips, out))
         timings["days_s"] += out.times_s["total_s"]
     assert out is not None and setup is not None and trips is not None
+    if progress is not None:
+        progress("comparison (i)-(iv)" if cfg.compare else "done", cfg.days, cfg.days)
     days = pd.DataFrame(rows)
     comp = pd.DataFrame()
     if cfg.compare:
