@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_dso_game.py              # case33bw × 96 slots × 3 aggregators
+    python benchmarks/bench_dso_game.py --ten        # + 10 aggregators (buses 3, 6, …, 30)
     python benchmarks/bench_dso_game.py --scaling    # + 10 aggregators, 300-bus feeder
 
 Target: case33bw × 96 slots × 3 aggregators (300 users) converged and certified in < 30 s
@@ -62,6 +63,7 @@ def one_day(cfg: study.Config, feeder: Feeder | None = None) -> dict[str, object
         "setup_s": setup_s,
         "opf_s_per_iter": tm.get("opf_s", float("nan")) / max(it + 1, 1),
         "best_responses_s_per_iter": tm.get("best_response_s", float("nan")) / max(it + 1, 1),
+        "sensitivity_s": tm.get("sensitivity_s", float("nan")),
         "users_s": tm.get("users_s", float("nan")),
         "certificate_s": tm.get("certificate_s", float("nan")),
         "load": os.getloadavg()[0],
@@ -70,13 +72,14 @@ def one_day(cfg: study.Config, feeder: Feeder | None = None) -> dict[str, object
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scaling", action="store_true")
+    ap.add_argument("--scaling", action="store_true", help="+ 10 aggregators, 300-bus feeder")
+    ap.add_argument("--ten", action="store_true", help="+ 10 aggregators only")
     args = ap.parse_args()
     rows = [one_day(study.Config(days=1))]
-    if args.scaling:
+    if args.scaling or args.ten:
         ten = (3, 6, 9, 12, 15, 18, 21, 24, 27, 30)
         rows.append(one_day(study.Config(days=1, aggregators=ten)))
-        rows.append(one_day(study.Config(days=1, aggregators=ten, fee_period_minutes=15)))
+    if args.scaling:
         from evagg.grid import synthetic_feeder_net
 
         big = Feeder.from_pandapower(synthetic_feeder_net(300, seed=0))

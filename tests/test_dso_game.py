@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from evagg.dso_game import DSOAdapter, certify
+from evagg.dso_game import DSOAdapter, GameNotConverged, certify
 from evagg.dso_game.game import _Anderson, one_hot
 from evagg.errors import EvaggError, VerificationError
 from evagg.grid import Feeder
@@ -107,3 +108,21 @@ def test_anderson_takes_a_slow_linear_tail_to_its_fixed_point() -> None:
     for _ in range(200):
         plain = a @ plain + b
     assert np.abs(plain - fixed).max() > 1e-3  # the plain tail is still far
+
+
+def test_non_convergence_names_the_day_and_a_fixed_point_that_is_no_best_response() -> None:
+    """The message a user sees when the iterates settle but the plain best responses lie
+    elsewhere (2024-05-12: 0.141 MW): it names the day and says why no equilibrium."""
+    row = {
+        "max_dprice_eur_per_mwh": 0.01,
+        "max_dload_mw": 4e-6,
+        "user_residual": 4e-5,
+        "voltage_violation_pu": 8e-4,
+        "max_dprice_bus": 23,
+        "max_dprice_slot": 50,
+    }
+    tr = pd.DataFrame([{**row, "plain_br_dload_mw": 0.141}, row])
+    msg = str(GameNotConverged(45, tr, "day 1 (2024-05-12)"))
+    assert "on day 1 (2024-05-12) in 45 iterations" in msg
+    assert "plain best responses at their DLMPs lie 0.141 MW away" in msg
+    assert "plain best responses" not in str(GameNotConverged(45, pd.DataFrame([row])))

@@ -111,6 +111,16 @@ class GameNotConverged(EvaggError):
                 f"{last['voltage_violation_pu']:.4f} pu: the aggregators' loads swing "
                 "across the voltage limit, whose penalty sets the price"
             )
+        tested = trajectory.get("plain_br_dload_mw", pd.Series(dtype=float)).dropna()
+        plain = float(tested.iloc[-1]) if len(tested) else np.nan
+        if np.isfinite(plain) and plain > 1e-3 and last["max_dload_mw"] <= 1e-3:
+            why = (
+                f"; the iterates settled (Δload {last['max_dload_mw']:.1e} MW) but the plain "
+                f"best responses at their DLMPs lie {plain:.3g} MW away: the iteration's "
+                "fixed point is not a best response there (the binaries of another "
+                "decision earn more, or the optimum is not unique), and with binaries a "
+                "pure equilibrium need not exist"
+            )
         where = f" on {day}" if day else ""
         super().__init__(
             f"game did not converge{where} in {iterations} iterations (last Δprice "
@@ -150,6 +160,10 @@ class GameSetup:
         (``coupling``); the final check and the certificate use the plain best response.
     sensitivity_step_mw
         Load step δ of the finite-difference DLMP sensitivity [MW].
+    sensitivity_refresh_mw
+        While a voltage limit is violated the sensitivity is re-estimated once the loads
+        moved more than this since the last estimate [MW] (and when the violation
+        appears or ends).
     rho_floor_eur_per_mw2h
         Smallest proximal weight ρ [EUR/(MW²·h)].
     coupling
@@ -190,6 +204,7 @@ class GameSetup:
     fee_slots: int = 1
     proximal: bool = True
     sensitivity_step_mw: float = 0.01
+    sensitivity_refresh_mw: float = 0.01
     rho_floor_eur_per_mw2h: float = 0.0
     anderson_depth: int = 5
     anderson_user_tol: float = 0.01
@@ -692,7 +707,7 @@ def play_day(
     gs = setup.proximal and setup.coupling == "gauss-seidel"
     rho = proximal_weights(setup, x, dlmp) if setup.proximal and not gs else None
     sens = price_sensitivity(setup, x, dlmp) if gs else None
-    rho_violated = False
+    rho_violated, x_sens = False, x.copy()
     clock.lap("sensitivity_s")
     day = _DayUsers(trips, prof, phi, recommend(setup, dlmp, occ))
     fee = np.array(
@@ -727,9 +742,15 @@ def play_day(
         sol = setup.dso.solve(x)
         clock.lap("opf_s")
         violated = sol.opf.voltage_violation_pu > 0
-        if setup.proximal and (violated or rho_violated):
+        moved = float(np.abs(x - x_sens).max())
+        if setup.proximal and (
+            (violated and moved > setup.sensitivity_refresh_mw) or violated != rho_violated
+        ):
             # the sensitivity changes where a (soft) voltage limit is violated; elsewhere
-            # it is the losses' few EUR/(MW²·h) of the first estimate: not re-estimated
+            # it is the losses' few EUR/(MW²·h) of the first estimate: not re-estimated.
+            # Near a violated limit it is a local Jacobian: re-estimated once the loads
+            # moved more than sensitivity_refresh_mw since the last estimate
+            x_sens = x.copy()
             if gs:
                 sens = price_sensitivity(setup, x, sol.dlmp_eur_per_mwh)
             else:
