@@ -126,3 +126,41 @@ def test_non_convergence_names_the_day_and_a_fixed_point_that_is_no_best_respons
     assert "on day 1 (2024-05-12) in 45 iterations" in msg
     assert "plain best responses at their DLMPs lie 0.141 MW away" in msg
     assert "plain best responses" not in str(GameNotConverged(45, pd.DataFrame([row])))
+
+
+def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) -> None:
+    """Day 2 of a 2-day run does not converge (forced): the error names it, carries day
+    1's certified row, and `evagg game --json` writes them and prints pure JSON."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from evagg.cli import app
+
+    real, calls = study.play_day, []
+    row = {
+        "max_dprice_eur_per_mwh": 1.0,
+        "max_dload_mw": 0.01,
+        "user_residual": 0.1,
+        "voltage_violation_pu": 0.0,
+        "max_dprice_bus": 14,
+        "max_dprice_slot": 3,
+    }
+
+    def flaky(setup, trips, points):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) % 2 == 0:
+            raise GameNotConverged(3, pd.DataFrame([row]))
+        return real(setup, trips, points)
+
+    monkeypatch.setattr(study, "play_day", flaky)
+    cfg = study.Config(days=2, n_users=20, slot_minutes=60)
+    with pytest.raises(GameNotConverged, match=r"on day 2 \(2024-06-13\)") as exc:
+        study.run(cfg)
+    assert len(exc.value.days_done) == 1 and bool(exc.value.days_done["certificate_holds"][0])
+    args = ["game", "--days", "2", "--users", "20", "--slot-minutes", "60", "--json"]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path)])
+    assert res.exit_code == 1
+    got = json.loads(res.stdout)
+    assert got["converged"] is False and got["days_certified"] == 1
+    assert (tmp_path / "days_done.csv").exists()

@@ -67,8 +67,25 @@ def game(
             )
     except GameNotConverged as exc:
         err.print(f"[bold red]not converged:[/] {exc}")
+        kept = ""
+        if not exc.days_done.empty:
+            out.mkdir(parents=True, exist_ok=True)
+            exc.days_done.to_csv(out / "days_done.csv", index=False)
+            exc.trajectory.to_csv(out / "failed_day_trajectory.csv", index=False)
+            kept = str(out / "days_done.csv")
+            err.print(f"{len(exc.days_done)} certified day(s) before it: {kept}")
         if as_json:
-            print(json.dumps({"converged": False, "iterations": exc.iterations}))
+            print(
+                json.dumps(
+                    {
+                        "converged": False,
+                        "day": exc.day,
+                        "iterations": exc.iterations,
+                        "days_certified": len(exc.days_done),
+                        "days_done_csv": kept,
+                    }
+                )
+            )
         sys.exit(1)
     write_outputs(res, out)
     s = res.summary()

@@ -101,6 +101,8 @@ class GameNotConverged(EvaggError):
         self.iterations = iterations
         self.trajectory = trajectory
         self.day = day
+        self.days_done = pd.DataFrame()
+        """Rows of the days certified before this one (set by the multi-day study)."""
         last = trajectory.iloc[-1]
         why = ""
         if last["voltage_violation_pu"] > 0 and last["max_dprice_eur_per_mwh"] > 1.0:

@@ -437,7 +437,8 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
     users = synthesize_users(cfg.n_users, feeder.bus_index[1:], seed=cfg.seed)
     start = pd.Timestamp(cfg.date)
     points = np.zeros(users.n)
-    rows, timings = [], {"days_s": 0.0}
+    rows: list[dict[str, Any]] = []
+    timings = {"days_s": 0.0}
     out: DayOutcome | None = None
     setup: GameSetup | None = None
     trips: Trips | None = None
@@ -453,9 +454,9 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
         try:
             out = play_day(setup, trips, points)
         except GameNotConverged as exc:
-            raise GameNotConverged(
-                exc.iterations, exc.trajectory, f"day {d + 1} ({day.date()})"
-            ) from None
+            failed = GameNotConverged(exc.iterations, exc.trajectory, f"day {d + 1} ({day.date()})")
+            failed.days_done = pd.DataFrame(rows)  # the certified days before it
+            raise failed from None
         if cfg.points:
             points = points + out.points_earned
         rows.append(_day_row(d, day, setup, trips, out))
