@@ -434,6 +434,27 @@ def _option_points(setup: GameSetup, trips: Trips, rec: npt.NDArray[np.bool_]) -
 
 
 # ------------------------------------------------------------------- game
+def _respond(
+    setup: GameSetup,
+    k: int,
+    dlmp_k: FloatArray,
+    d0: FloatArray,
+    phibar: FloatArray,
+    rho_k: FloatArray | None = None,
+    anchor_k: FloatArray | None = None,
+) -> BestResponse:
+    """Aggregator k's exact best response at DLMPs ``dlmp_k`` (T,); proximal (ρ_k, anchor_k
+    (T,)) if both are given, else plain."""
+    m = setup.models[k]
+    m.set_data(dlmp_k, d0[k], phibar[k], setup.rt_buy_eur_per_mwh, setup.rt_sell_eur_per_mwh)
+    if rho_k is None or anchor_k is None:
+        zero = np.zeros(setup.n_slots)
+        m.set_proximal(zero, zero)
+    else:
+        m.set_proximal(rho_k, anchor_k)
+    return m.solve()
+
+
 def _best_responses(
     setup: GameSetup,
     dlmp: FloatArray,
@@ -443,16 +464,9 @@ def _best_responses(
     anchor_mw: FloatArray | None = None,
 ) -> list[BestResponse]:
     """Each aggregator's exact best response; proximal (ρ (K, T), anchor (K, T)) if given."""
-    out = []
-    zero = np.zeros(setup.n_slots)
-    for j, m in enumerate(setup.models):
-        m.set_data(dlmp[j], d0[j], phibar[j], setup.rt_buy_eur_per_mwh, setup.rt_sell_eur_per_mwh)
-        if rho is None or anchor_mw is None:
-            m.set_proximal(zero, zero)
-        else:
-            m.set_proximal(rho[j], anchor_mw[j])
-        out.append(m.solve())
-    return out
+    if rho is None or anchor_mw is None:
+        return [_respond(setup, k, dlmp[k], d0, phibar) for k in range(setup.k)]
+    return [_respond(setup, k, dlmp[k], d0, phibar, rho[k], anchor_mw[k]) for k in range(setup.k)]
 
 
 def proximal_weights(setup: GameSetup, x_mw: FloatArray, dlmp: FloatArray) -> FloatArray:
@@ -534,13 +548,10 @@ def _best_responses_gs(
     """
     out = []
     moved = np.zeros_like(anchor_mw)
-    for k, m in enumerate(setup.models):
+    weight = np.maximum(setup.rho_floor_eur_per_mw2h, _own_slope(setup, None, sens))
+    for k in range(setup.k):
         lam = dlmp[k] + np.einsum("jt,jt->t", sens[k, :k], moved[:k])
-        m.set_data(lam, d0[k], phibar[k], setup.rt_buy_eur_per_mwh, setup.rt_sell_eur_per_mwh)
-        m.set_proximal(
-            np.maximum(setup.rho_floor_eur_per_mw2h, np.maximum(sens[k, k], 0.0)), anchor_mw[k]
-        )
-        out.append(m.solve())
+        out.append(_respond(setup, k, lam, d0, phibar, weight[k], anchor_mw[k]))
         moved[k] = out[-1].net_load_mw - anchor_mw[k]
     return out
 
@@ -773,13 +784,7 @@ def play_day(
                 "max_dlmp_eur_per_mwh": float(dlmp.max()),
                 "voltage_violation_pu": float(sol.opf.voltage_violation_pu),
                 "max_dload_mw": r_x,
-                "rho_max_eur_per_mw2h": float(
-                    rho.max()
-                    if rho is not None
-                    else np.einsum("kkt->kt", sens).max()
-                    if sens is not None
-                    else 0.0
-                ),
+                "rho_max_eur_per_mw2h": float(_own_slope(setup, rho, sens).max()),
                 "user_residual": r_u,
                 "user_inner_iterations": n_inner,
                 "dso_cost_eur": sol.cost_eur,
