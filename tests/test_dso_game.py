@@ -121,10 +121,12 @@ def test_non_convergence_names_the_day_and_a_fixed_point_that_is_no_best_respons
         "max_dprice_bus": 23,
         "max_dprice_slot": 50,
     }
-    tr = pd.DataFrame([{**row, "plain_br_dload_mw": 0.141}, row])
+    tried = {"plain_br_dload_mw": 0.141, "deviation_gain_eur": 0.043, "deviation_gain_rel": 8.1e-5}
+    tr = pd.DataFrame([{**row, **tried}, row])
     msg = str(GameNotConverged(45, tr, "day 1 (2024-05-12)"))
     assert "on day 1 (2024-05-12) in 45 iterations" in msg
     assert "plain best responses at their DLMPs lie 0.141 MW away" in msg
+    assert "earn more by up to 0.043 EUR (8.1e-05 of the profit" in msg
     assert "plain best responses" not in str(GameNotConverged(45, pd.DataFrame([row])))
 
 
@@ -164,3 +166,22 @@ def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) 
     got = json.loads(res.stdout)
     assert got["converged"] is False and got["days_certified"] == 1
     assert (tmp_path / "days_done.csv").exists()
+
+
+def test_dlmp_consistency_slack_bounds_every_load_moving() -> None:
+    """The stop test's and certificate's slack Σ_j |S_kj,t| δx bounds the linearised
+    DLMP change |Σ_j S_kj,t δ_j,t| for every move |δ| ≤ δx of all K loads (the own slope
+    S_kk alone did not: on 2024-06-15 three aggregators behind one voltage limit each
+    moved ~0.1 kW and the DLMPs moved ~3× S_kk δx), and it is attained."""
+    from evagg.dso_game.game import _load_slope
+
+    rng = np.random.default_rng(3)
+    sens = rng.normal(scale=1e3, size=(3, 3, 5))
+    slope = _load_slope(None, None, sens)  # type: ignore[arg-type]
+    dx = 1e-4
+    for _ in range(200):
+        move = rng.uniform(-dx, dx, size=(3, 5))
+        assert np.all(np.abs(np.einsum("kjt,jt->kt", sens, move)) <= slope * dx + 1e-12)
+    worst = dx * np.sign(sens[0, :, 2])  # the move aligned with row 0 in slot 2
+    assert np.isclose(abs(sens[0, :, 2] @ worst), slope[0, 2] * dx)
+    assert np.all(slope >= np.abs(np.einsum("kkt->kt", sens)))

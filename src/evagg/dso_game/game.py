@@ -28,7 +28,7 @@ Solution method (one outer iteration = one OPF and K best responses):
 4. DSO: OPF at x_{i+1} → λ_{i+1}.
 
 β_1 = ``step_init``; β is halved (not below ``step_min``) when the merit
-max(r_P / tol_P, r_x / tol_x) grew, else raised by half (up to 1) (self-regulated
+max(r_P / tol_P, r_x / tol_x) grew to above 1, else raised by half (up to 1) (self-regulated
 averaging, Liu, He & He, Netw. Spat. Econ. 2009). r_P = max_n ‖L_n − P_n‖₁ is the
 users' residual at the start of the iteration (before their inner loop), r_x =
 max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance,
@@ -116,12 +116,20 @@ class GameNotConverged(EvaggError):
         tested = trajectory.get("plain_br_dload_mw", pd.Series(dtype=float)).dropna()
         plain = float(tested.iloc[-1]) if len(tested) else np.nan
         if np.isfinite(plain) and plain > 1e-3 and last["max_dload_mw"] <= 1e-3:
+            gain = trajectory.get("deviation_gain_eur", pd.Series(dtype=float)).dropna()
+            rel = trajectory.get("deviation_gain_rel", pd.Series(dtype=float)).dropna()
+            eps = (
+                f" by up to {gain.iloc[-1]:.3g} EUR ({rel.iloc[-1]:.1e} of the profit; an "
+                "equilibrium needs <= 1e-6)"
+                if len(gain) and len(rel)
+                else ""
+            )
             why = (
                 f"; the iterates settled (Δload {last['max_dload_mw']:.1e} MW) but the plain "
-                f"best responses at their DLMPs lie {plain:.3g} MW away: the iteration's "
-                "fixed point is not a best response there (the binaries of another "
-                "decision earn more, or the optimum is not unique), and with binaries a "
-                "pure equilibrium need not exist"
+                f"best responses at their DLMPs lie {plain:.3g} MW away and earn more{eps}: "
+                "the iteration's fixed point is not a best response there (the storage "
+                "binaries of another decision earn more), and with binaries a pure "
+                "equilibrium need not exist"
             )
         where = f" on {day}" if day else ""
         super().__init__(
@@ -175,9 +183,10 @@ class GameSetup:
     consistency_load_tol_mw
         Load precision δx behind the DLMP consistency test [MW]: the DLMPs at the final
         loads must reproduce the answered ones within ``price_tol_eur_per_mwh`` +
-        S_kk,t · δx, S_kk,t the DLMP's own-load slope (where a voltage limit binds the
-        DLMP moves by 10³–10⁴ EUR/MWh per MW: 0.05 EUR/MWh alone would ask for loads
-        to 10 W).
+        Σ_j |S_kj,t| · δx, S the DLMP Jacobian (:func:`_load_slope`; where a voltage
+        limit binds the DLMP moves by 10³–10⁴ EUR/MWh per MW: 0.05 EUR/MWh alone would
+        ask for loads to 10 W).
+    anderson_depth, anderson_user_tol
         Depth m of the Anderson acceleration of the net loads (:class:`_Anderson`; 0:
         none), used while β = 1 and the users' residual is ≤ ``anderson_user_tol``.
     price_tol_eur_per_mwh, load_tol_mw, user_tol, max_iter
@@ -556,6 +565,32 @@ def _best_responses_gs(
     return out
 
 
+def _deviation_gain(
+    setup: GameSetup,
+    dlmp: FloatArray,
+    d0: FloatArray,
+    phibar: FloatArray,
+    x_mw: FloatArray,
+    slope: FloatArray,
+    plain: list[BestResponse],
+) -> tuple[float, float]:
+    """What the plain best responses ``plain`` at ``dlmp`` gain over staying at ``x_mw``.
+
+    Each aggregator's proximal best response anchored at x_k (weight max(ρ^floor, slope_k))
+    is a decision near x_k; its profit (14) at the same DLMPs against the plain optimum's
+    gives the largest unilateral gain [EUR] and that gain / max(1, |π*|) [-]: ``x`` is an
+    ε-equilibrium of the aggregators with this ε (an upper estimate: the proximal decision
+    lies within the load tolerance of x, not on it).
+    """
+    weight = np.maximum(setup.rho_floor_eur_per_mw2h, slope)
+    gains = []
+    for k, best in enumerate(plain):
+        near = _respond(setup, k, dlmp[k], d0, phibar, weight[k], x_mw[k])
+        gains.append((best.profit_eur - near.profit_eur, max(1.0, abs(best.profit_eur))))
+    eur, scale = max(gains, key=lambda g: g[0] / g[1])
+    return eur, eur / scale
+
+
 def _own_slope(setup: GameSetup, rho: FloatArray | None, sens: FloatArray | None) -> FloatArray:
     """Own-load DLMP slope S_kk,t (K, T) [EUR/(MW²·h)] as last estimated (0 if none)."""
     if sens is not None:
@@ -565,10 +600,23 @@ def _own_slope(setup: GameSetup, rho: FloatArray | None, sens: FloatArray | None
     return np.zeros((setup.k, setup.n_slots))
 
 
+def _load_slope(setup: GameSetup, rho: FloatArray | None, sens: FloatArray | None) -> FloatArray:
+    """Bound on the DLMP's slope when every load moves (K, T) [EUR/(MW²·h)]: Σ_j |S_kj,t|.
+
+    If every aggregator's load moves by at most δx, λ_k,t moves by at most
+    Σ_j |S_kj,t| δx (to first order). With the Jacobi weights ρ (already
+    |Σ_j S_kj,t|, the row sums) that is ρ; 0 if no sensitivity was estimated.
+    """
+    if sens is not None:
+        return np.abs(sens).sum(axis=1)
+    return _own_slope(setup, rho, None)
+
+
 def _dlmp_excess(
     setup: GameSetup, dlmp_at_x: FloatArray, dlmp_answered: FloatArray, slope: FloatArray
 ) -> float:
-    """max_{k,t} |λ(x) − λ_answered| − S_kk,t δx [EUR/MWh] (δx = consistency_load_tol_mw)."""
+    """max_{k,t} |λ(x) − λ_answered| − slope_k,t δx [EUR/MWh] (δx =
+    consistency_load_tol_mw, slope from :func:`_load_slope`)."""
     gap = np.abs(np.asarray(dlmp_at_x) - np.asarray(dlmp_answered))
     return float((gap - slope * setup.consistency_load_tol_mw).max())
 
@@ -795,7 +843,8 @@ def play_day(
             }
         )
         merit = max(r_u / setup.user_tol, r_x / setup.load_tol_mw)
-        step = max(setup.step_min, step / 2) if merit > merit_prev else min(1.0, 1.5 * step)
+        grew = merit_prev < merit and merit > 1.0  # within tolerance: polish at full step
+        step = max(setup.step_min, step / 2) if grew else min(1.0, 1.5 * step)
         merit_prev = merit
         if (
             r_u <= setup.user_tol
@@ -817,18 +866,24 @@ def play_day(
                 # where a voltage limit binds, S·r_x0 can exceed the price tolerance
                 stop = setup.dso.solve(x_plain)
                 clock.lap("opf_s")
-                slope = _own_slope(setup, rho, sens)
+                slope = _load_slope(setup, rho, sens)
                 excess = _dlmp_excess(setup, stop.dlmp_eur_per_mwh, dlmp, slope)
                 rows[-1]["stop_dprice_excess_eur_per_mwh"] = excess
                 if excess <= setup.price_tol_eur_per_mwh:
                     converged = True
                     break
+            elif r_x0 > setup.load_tol_mw:
+                gain = _deviation_gain(
+                    setup, dlmp, d0, phibar, x, _own_slope(setup, rho, sens), brs
+                )
+                rows[-1]["deviation_gain_eur"], rows[-1]["deviation_gain_rel"] = gain
+                clock.lap("best_response_s")
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)
     x = np.array([b.net_load_mw for b in brs])
     cert, final = certify(
-        setup, trips, prof, phi, dlmp, brs, x, prob, day.rec_station, _own_slope(setup, rho, sens)
+        setup, trips, prof, phi, dlmp, brs, x, prob, day.rec_station, _load_slope(setup, rho, sens)
     )
     clock.lap("certificate_s")
     occ = expected_loads(setup, prof, prob, phi)[2]
@@ -872,8 +927,9 @@ def certify(
     * ``opf_verified``: OPF at the final net loads with every :mod:`evagg.grid` check
       (relaxation gap, AC power flow on all slots) — raises inside the grid on failure;
     * ``dlmp_consistency``: max_{k,t} |λ(OPF at x) − λ the aggregators answered| −
-      S_kk,t δx [EUR/MWh] ≤ the game's price tolerance, S = ``dlmp_slope`` (K, T) the
-      DLMPs' own-load slope (default 0: the plain test) and δx =
+      s_k,t δx [EUR/MWh] ≤ the game's price tolerance, s = ``dlmp_slope`` (K, T) a
+      bound on the DLMPs' slope when all loads move, Σ_j |S_kj,t| (:func:`_load_slope`;
+      default 0: the plain test) and δx =
       ``setup.consistency_load_tol_mw``;
     * ``net_load_consistency``: max |x − net load of the best responses| [MW] ≤ 1e-6;
     * ``best_response_gap``: per aggregator (π* − π(decision))/max(1, |π*|) ≤ 1e-6, π*
