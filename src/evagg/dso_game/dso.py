@@ -10,7 +10,8 @@ When the grid's builder API changes, only this file changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -103,6 +104,21 @@ class DSOAdapter:
         self.model = DistFlowModel(feeder, self.n_slots, dt_h, options, time_index)
         self.model.set_price(price_eur_per_mwh)
         self.price = np.asarray(price_eur_per_mwh, dtype=float)
+
+    def with_options(self, **changes: Any) -> DSOAdapter:
+        """The same DSO (feeder, buses, base loads, prices) with OPF options changed."""
+        m = self.model
+        opts = replace(m.options, **changes)
+        return DSOAdapter(
+            self.feeder,
+            self.buses,
+            self.base_p,
+            self.base_q,
+            self.price,
+            m.dt_h,
+            m.time_index,
+            opts,
+        )
 
     def loads(self, net_load_mw: FloatArray) -> FloatArray:
         """Bus × slot active load with the aggregators' net loads added [MW]."""

@@ -53,7 +53,7 @@ raises :class:`evagg.VerificationError`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -940,17 +940,8 @@ def certify(
       probabilities are their own best (logit) response: a stochastic user equilibrium).
     """
     recs: list[tuple[str, float, float, bool]] = []
-    opts = replace(setup.dso.model.options, ac_slots="all")
-    full = DSOAdapter(
-        setup.dso.feeder,
-        setup.dso.buses,
-        setup.dso.base_p,
-        setup.dso.base_q,
-        setup.dso.price,
-        setup.dt_h,
-        setup.dso.model.time_index,
-        opts,
-    )
+    full = setup.dso.with_options(ac_slots="all")
+    opts = full.model.options
     final = full.solve(net_load_mw, verify=True)
     recs.append(("opf_relaxation_gap_rel", final.opf.relaxation_gap_rel, opts.relaxation_tol, True))
     recs.append(("opf_ac_max_dv_pu", final.opf.ac_max_dv_pu, opts.ac_v_tol_pu, True))
