@@ -205,3 +205,37 @@ def test_loss_weight_keeps_the_game_opf_exact_on_a_near_zero_price_day() -> None
     assert sol.opf.relaxation_gap_rel <= setup.dso.model.options.relaxation_tol
     bare = setup.dso.with_options(a2_eur_per_mwh=0.07)
     assert bare.solve(x).opf.remedy == "pccp"
+
+
+def test_users_answer_the_dlmps_their_own_move_predicts() -> None:
+    """Users' inner loop with the DLMP Jacobian: at their own reference loads they see
+    the plain DLMPs (so a fixed point is unchanged), and a steep own-bus slope (a binding
+    voltage limit) holds back the demand they shift between stations."""
+    from evagg.dso_game.game import _DayUsers, _user_residual, _users_sue, expected_loads, recommend
+
+    cfg = study.Config(days=1, n_users=30, slot_minutes=60, compare=False)
+    feeder = study._feeder(cfg.network)
+    users = study.synthesize_users(cfg.n_users, feeder.bus_index[1:], seed=0)
+    setup = study._day_setup(cfg, feeder, users, pd.Timestamp(cfg.date), True)
+    trips = study.draw_trips(users, setup.n_slots, np.random.default_rng([0, 0]))
+    prof = charging_profiles_kwh(
+        trips, setup.users.p_max_kw, setup.n_slots, setup.dt_h, setup.shifts
+    )
+    phi = np.ones(users.n)
+    prob = one_hot(setup, np.argmin(setup.distance_km, axis=1) * setup.shifts.size)
+    d0, _, occ = expected_loads(setup, prof, prob, phi)
+    dlmp = setup.dso.solve(d0).dlmp_eur_per_mwh
+    day = _DayUsers(trips, prof, phi, recommend(setup, dlmp, occ))
+    fee = np.full((setup.k, setup.n_slots), 200.0)
+    fee[0] = 50.0  # station 0 is cheap: users move there
+    sens = np.zeros((setup.k, setup.k, setup.n_slots))
+    sens[0, 0] = 1e5  # EUR/(MW²·h): its DLMP rises steeply with its load
+    plain = _user_residual(setup, day, prob, dlmp, fee)
+    lin = _user_residual(setup, day, prob, dlmp, fee, sens, d0)
+    assert plain[0] == lin[0] and np.array_equal(plain[1], lin[1])
+    free, _ = _users_sue(setup, day, prob, dlmp, fee)
+    held, _ = _users_sue(setup, day, prob, dlmp, fee, sens)
+    moved_free = expected_loads(setup, prof, free, phi)[0][0].sum() - d0[0].sum()
+    moved_held = expected_loads(setup, prof, held, phi)[0][0].sum() - d0[0].sum()
+    assert moved_free > 0.01  # MW·slots: the cheap station draws demand ...
+    assert 0 <= moved_held < 0.5 * moved_free  # ... less when its DLMP answers

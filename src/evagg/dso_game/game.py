@@ -18,7 +18,8 @@ Solution method (one outer iteration = one OPF and K best responses):
 1. users: their stochastic user equilibrium at the current DLMPs λ_i and fees e_{i−1}
    (the queues respond to the users' own choices): an inner self-regulated averaging
    loop on the logit response, cheap (no OPF, no best response), warm-started from the
-   previous probabilities (:func:`_users_sue`);
+   previous probabilities, the users answering the DLMPs their own move predicts through
+   the DLMP Jacobian (:func:`_users_sue`);
 2. aggregators: exact best responses at λ_i and the users' expected demand D⁰(P), one
    after another, each answering the DLMPs the earlier ones' moves predict through the
    DLMP Jacobian, with its own price response as a proximal term
@@ -28,8 +29,9 @@ Solution method (one outer iteration = one OPF and K best responses):
 4. DSO: OPF at x_{i+1} → λ_{i+1}.
 
 β_1 = ``step_init``; β is halved (not below ``step_min``) when the merit
-max(r_P / tol_P, r_x / tol_x) grew to above 1, else raised by half (up to 1) (self-regulated
-averaging, Liu, He & He, Netw. Spat. Econ. 2009). r_P = max_n ‖L_n − P_n‖₁ is the
+max(r_P / tol_P, r_x / tol_x) grew by more than 10 % to above 1, else raised by half
+(up to 1) (self-regulated averaging, Liu, He & He, Netw. Spat. Econ. 2009).
+r_P = max_n ‖L_n − P_n‖₁ is the
 users' residual at the start of the iteration (before their inner loop), r_x =
 max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance,
 the plain (unregularised) best responses at the final DLMPs are within the load
@@ -633,10 +635,23 @@ class _DayUsers:
 
 
 def _user_residual(
-    setup: GameSetup, day: _DayUsers, prob: FloatArray, dlmp: FloatArray, fee: FloatArray
+    setup: GameSetup,
+    day: _DayUsers,
+    prob: FloatArray,
+    dlmp: FloatArray,
+    fee: FloatArray,
+    sens: FloatArray | None = None,
+    d0_ref: FloatArray | None = None,
 ) -> tuple[float, FloatArray]:
-    """max_n ‖L_n − P_n‖₁ and the logit response L (N, K·S) at the given prices."""
-    occ = expected_loads(setup, day.prof, prob, day.phi)[2]
+    r"""max_n ‖L_n − P_n‖₁ and the logit response L (N, K·S) at the given prices.
+
+    With the DLMP Jacobian ``sens`` (K, K, T) and reference demand ``d0_ref`` (K, T)
+    the users see the DLMPs their own move predicts,
+    λ' = λ + Σ_j S_{kj,t} (D⁰_j(P) − D⁰_j,ref) (equal to λ where P is at the reference).
+    """
+    d0, _, occ = expected_loads(setup, day.prof, prob, day.phi)
+    if sens is not None and d0_ref is not None:
+        dlmp = dlmp + np.einsum("kjt,jt->kt", sens, d0 - d0_ref)
     cost = user_costs(setup, day.trips, day.prof, dlmp, fee, day.phi, occ, None, day.rec_station)[0]
     resp = logit_choice(cost, setup.choice_temperature_eur)
     return float(np.abs(resp - prob).sum(axis=1).max()), resp
@@ -648,19 +663,26 @@ def _users_sue(
     prob: FloatArray,
     dlmp: FloatArray,
     fee: FloatArray,
+    sens: FloatArray | None = None,
     max_iter: int = 500,
 ) -> tuple[FloatArray, int]:
-    """Users' stochastic user equilibrium at fixed DLMPs and fees; the queues respond.
+    """Users' stochastic user equilibrium at fixed fees; the queues respond, and with
+    the DLMP Jacobian ``sens`` (K, K, T) so do the DLMPs, linearised about the loads of
+    ``prob`` (:func:`_user_residual`).
 
     Self-regulated averaging from ``prob``: P ← P + α (L(c(P)) − P), α halved (≥ 0.02)
     when the residual max_n ‖L_n − P_n‖₁ grew, else raised by a fifth (≤ 1), until the
     residual is ≤ user_tol/10 or ``max_iter`` (the outer loop checks the users again).
-    Returns the probabilities and the number of logit evaluations.
+    Returns the probabilities and the number of logit evaluations. Why the linearised
+    DLMPs: where a voltage limit binds, the DLMPs move by 10³ EUR/MWh per MW; users who
+    answered fixed DLMPs moved wholesale between stations and the DLMPs swung by
+    1–300 EUR/MWh between outer iterations (10 aggregators, 2024-06-12).
     """
+    d0_ref = expected_loads(setup, day.prof, prob, day.phi)[0] if sens is not None else None
     tol = setup.user_tol / 10
     step, last = 1.0, np.inf
     for i in range(1, max_iter + 1):
-        r, resp = _user_residual(setup, day, prob, dlmp, fee)
+        r, resp = _user_residual(setup, day, prob, dlmp, fee, sens, d0_ref)
         if r <= tol:
             return prob, i
         step = max(step / 2, 0.02) if r > last else min(1.0, 1.2 * step)
@@ -783,7 +805,7 @@ def play_day(
     accel = _Anderson(setup.anderson_depth)
     for it in range(1, setup.max_iter + 1):
         r_u, _ = _user_residual(setup, day, prob, dlmp, fee)
-        sue, n_inner = _users_sue(setup, day, prob, dlmp, fee)
+        sue, n_inner = _users_sue(setup, day, prob, dlmp, fee, sens)
         prob = prob + step * (sue - prob)
         d0, phibar, _ = expected_loads(setup, prof, prob, phi)
         clock.lap("users_s")
@@ -843,7 +865,9 @@ def play_day(
             }
         )
         merit = max(r_u / setup.user_tol, r_x / setup.load_tol_mw)
-        grew = merit_prev < merit and merit > 1.0  # within tolerance: polish at full step
+        # halve on growth by > 10 % above the tolerances: within them (or by a few %)
+        # the merit's changes are the users' inner-loop noise (see the module doc)
+        grew = merit > 1.1 * merit_prev and merit > 1.0
         step = max(setup.step_min, step / 2) if grew else min(1.0, 1.5 * step)
         merit_prev = merit
         if (
