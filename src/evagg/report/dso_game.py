@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from evagg.report.style import (
     axis_label,
@@ -70,9 +71,12 @@ def write_figures(result: DSOGameResult, out: Path) -> list[Path]:
     a2.plot(days["day"], days["off_peak_share"], marker="^", label="started off-peak")
     a2.set_ylabel(axis_label("share / factor", ""))
     a2.set_xlabel(axis_label("day", "d"))
+    a2.xaxis.set_major_locator(MaxNLocator(integer=True))  # days are whole
     for ax in (a1, a2):
         legend_outside(ax)
-    title(fig, f"Station choice and points over {cfg.days} day(s) from", case, cfg.date)
+    last = (pd.Timestamp(cfg.date) + pd.Timedelta(days=cfg.days - 1)).date()
+    span = cfg.date if cfg.days == 1 else f"{cfg.date} to {last}"
+    title(fig, f"Station choice and points over {cfg.days} day(s)", case, span)
     files.append(save_figure(fig, out / "shares_points.png"))
 
     if not result.comparison.empty:
