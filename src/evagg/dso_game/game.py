@@ -800,6 +800,20 @@ def play_day(
         ]
     )
     rows: list[dict[str, float]] = []
+    # the last settled point whose plain best responses lie elsewhere: (row, λ, D⁰, φ̄, x,
+    # slope, plain best responses); its ε is measured once, if the day ends unconverged
+    far: (
+        tuple[
+            dict[str, float],
+            FloatArray,
+            FloatArray,
+            FloatArray,
+            FloatArray,
+            FloatArray,
+            list[BestResponse],
+        ]
+        | None
+    ) = None
     brs: list[BestResponse] = []
     step, merit_prev, converged = setup.step_init, np.inf, False
     accel = _Anderson(setup.anderson_depth)
@@ -897,11 +911,12 @@ def play_day(
                     converged = True
                     break
             elif r_x0 > setup.load_tol_mw:
-                gain = _deviation_gain(
-                    setup, dlmp, d0, phibar, x, _own_slope(setup, rho, sens), brs
-                )
-                rows[-1]["deviation_gain_eur"], rows[-1]["deviation_gain_rel"] = gain
-                clock.lap("best_response_s")
+                far = (rows[-1], dlmp, d0, phibar, x, _own_slope(setup, rho, sens), brs)
+    if not converged and far is not None:
+        row, lam, d0_far, phibar_far, x_far, slope_far, plain_far = far
+        row["deviation_gain_eur"], row["deviation_gain_rel"] = _deviation_gain(
+            setup, lam, d0_far, phibar_far, x_far, slope_far, plain_far
+        )
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)
