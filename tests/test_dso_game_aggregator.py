@@ -20,8 +20,10 @@ DT = 1.0
 C_REF = 300.0
 
 
-def _brute_force(spec, eps, dlmp, d0, phi, buy, sell) -> float:
-    """Enumerate every (u, z) ∈ {0,1}^{2T}; for each, the concave QP written afresh here."""
+def _brute_force(spec, eps, dlmp, d0, phi, buy, sell, fee_bounds=None, ties=()) -> float:
+    """Enumerate every (u, z) ∈ {0,1}^{2T}; for each, the concave QP written afresh here
+    (fee per slot within ``fee_bounds`` (lo, hi) (T,) if given, else §5.3's; ``ties``:
+    pairs of slots sharing one fee)."""
     t = dlmp.size
     a = demand_slopes(eps, d0, C_REF)
     r, s_max, m = spec.storage_kw / 1e3, spec.storage_kwh / 1e3, spec.m_mw
@@ -47,8 +49,9 @@ def _brute_force(spec, eps, dlmp, d0, phi, buy, sell) -> float:
         cons = [
             c >= spec.price_min_eur_per_mwh,
             c <= spec.price_max_eur_per_mwh,
-            fee >= spec.fee_min_eur_per_mwh,
-            fee <= spec.fee_max_eur_per_mwh,
+            fee >= (spec.fee_min_eur_per_mwh if fee_bounds is None else fee_bounds[0]),
+            fee <= (spec.fee_max_eur_per_mwh if fee_bounds is None else fee_bounds[1]),
+            *[fee[i] == fee[j] for i, j in ties],
             w @ c <= spec.price_avg_cap_eur_per_mwh,
             dem >= 0,
             dem + rc - rd + es == ec + eb,
@@ -177,30 +180,37 @@ def test_proximal_best_response_fixed_point_is_the_plain_best_response(case: str
         m.set_proximal(-rho, plain.net_load_mw)
 
 
-def test_price_floor_yields_when_one_fee_period_spans_more_than_the_price_band() -> None:
-    """Hourly fee over 4 slots whose DLMPs span 700 EUR/MWh > C_max − C_min = 600: no
-    single fee keeps every price in [C_min, C_max]; C_max (the users' promise) holds
-    and the floor yields at the cheap slots only, so the best response exists."""
-    spec = AggregatorSpec(bus=1)
-    m = BestResponseModel(spec, elasticity_matrix(8), C_REF, 0.25, slots_per_block=4)
-    dlmp = np.array([50.0, 60.0, 40.0, 740.0, 50.0, 55.0, 60.0, 65.0])
-    phi = np.ones(8)
-    floor = m.price_floor(dlmp, phi)
-    # first period: largest admissible fee U = 600 − 740 = −140, floor λ − 140 at cheap slots
-    assert floor[:3] == pytest.approx(dlmp[:3] - 140.0)
-    assert floor[4:] == pytest.approx(np.zeros(4))  # ordinary period: C_min
-    m.set_data(dlmp, np.full(8, 0.1), phi, dlmp + 30.0, dlmp - 30.0)
+def test_a_fee_period_spanning_more_than_the_price_band_is_split() -> None:
+    """Fee periods of 2 slots; the first one's DLMPs span 690 EUR/MWh > C_max − C_min =
+    600, so no single fee keeps both prices in [C_min, C_max]: that period's fee is
+    posted per slot (slot 1 gets a discount down to 600 − 740 = −140 EUR/MWh), the
+    second period keeps one fee, and the best response equals brute force over all
+    2⁸ binary patterns of that structure (bounds written out by hand)."""
+    spec = AggregatorSpec(bus=1, storage_kwh=100.0, storage_kw=100.0)
+    eps = elasticity_matrix(4, own=-0.4, cross=0.1)
+    m = BestResponseModel(spec, eps, C_REF, DT, slots_per_block=2)
+    dlmp = np.array([50.0, 740.0, 60.0, 65.0])
+    d0, phi = np.array([0.3, 0.1, 0.2, 0.25]), np.ones(4)
+    m.set_data(dlmp, d0, phi, dlmp + 30.0, dlmp - 30.0)
     br = m.solve()
-    assert br.price_eur_per_mwh.max() <= spec.price_max_eur_per_mwh + 1e-6
+    assert br.split_fee_periods == 1
     assert m.feasible(br)
-    # the yield is recorded: the three cheap slots of the first period
-    assert br.floor_yield_slots == 3
-    # the same model on ordinary DLMPs (span 25 < 600): no yield
-    flat = np.array([50.0, 60.0, 40.0, 65.0, 50.0, 55.0, 60.0, 65.0])
-    m.set_data(flat, np.full(8, 0.1), phi, flat + 30.0, flat - 30.0)
+    p = br.price_eur_per_mwh
+    assert p.min() >= spec.price_min_eur_per_mwh - 1e-6
+    assert p.max() <= spec.price_max_eur_per_mwh + 1e-6
+    fee = br.fee_coef_eur_per_mwh
+    assert fee[2] == pytest.approx(fee[3], abs=1e-9) and fee[1] <= -140.0 + 1e-6
+    lo, hi = np.array([50.0, -140.0, 50.0, 50.0]), np.full(4, 400.0)
+    ref = _brute_force(spec, eps, dlmp, d0, phi, dlmp + 30.0, dlmp - 30.0, (lo, hi), [(2, 3)])
+    assert br.profit_eur == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    # the same model on ordinary DLMPs: one fee per period again
+    flat = np.array([50.0, 60.0, 40.0, 65.0])
+    m.set_data(flat, d0, phi, flat + 30.0, flat - 30.0)
     ordinary = m.solve()
-    assert ordinary.floor_yield_slots == 0
-    assert not ordinary.avg_cap_yielded
+    assert ordinary.split_fee_periods == 0 and not ordinary.avg_cap_yielded
+    f = ordinary.fee_coef_eur_per_mwh
+    assert f[0] == f[1] and f[2] == f[3]
+    assert m.feasible(ordinary) and not m.feasible(br)
 
 
 def test_average_cap_yield_is_recorded() -> None:
@@ -211,7 +221,7 @@ def test_average_cap_yield_is_recorded() -> None:
     m.set_data(dlmp, np.full(4, 0.1), np.ones(4), dlmp + 30.0, dlmp - 30.0)
     assert m.average_cap(dlmp, np.ones(4)) > spec.price_avg_cap_eur_per_mwh
     br = m.solve()
-    assert br.avg_cap_yielded and br.floor_yield_slots == 0
+    assert br.avg_cap_yielded and br.split_fee_periods == 0
     assert m.feasible(br)
 
 

@@ -39,7 +39,9 @@ What evagg changed: efficiencies η and a cyclic end state in (20) (the seed has
 neither); (19)'s product r^d(1−z) is written exactly as two linear bounds; M = the sum of
 the maximum charging powers (piles + storage), as the seed says; (15) also bounds the
 fee coefficient by §5.3's [e_min, e_max], which yields where the DLMP alone would push
-the charging price out of [C^min, C^max] (:meth:`BestResponseModel.fee_bounds`); (16)
+the charging price out of [C^min, C^max] (:meth:`BestResponseModel.fee_bounds`); a fee
+period whose DLMPs span more than C^max − C^min gets a fee per slot
+(:attr:`BestResponse.split_fee_periods`), so (15) always holds; (16)
 is a cap (the seed's remark in §5.3), not an equality, on the demand-weighted average (a
 slot without demand has no price anyone pays); the reference demand is floored at 1 W
 per slot (:data:`D0_FLOOR_MW`) so that every period's fee is the optimum's and is
@@ -114,16 +116,18 @@ middle of the band drew users into empty hours at a cut price and the day oscill
 (users' residual 0.1-0.25 for 30 iterations)."""
 
 
-FLOOR_YIELD_TOL_EUR_PER_MWH = 1e-9
-"""An effective price floor (cap) further than this below C^min (above C^av) counts as
-a yield in :attr:`BestResponse.floor_yield_slots` (``avg_cap_yielded``) [EUR/MWh]."""
+CAP_YIELD_TOL_EUR_PER_MWH = 1e-9
+"""An effective average cap further than this above C^av counts as a yield in
+:attr:`BestResponse.avg_cap_yielded` [EUR/MWh]."""
 
 
 QP_RETRY_SETTINGS: tuple[dict[str, Any], ...] = (
     {"equilibrate_enable": False},
     {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7},
 )
-"""Clarabel settings tried, in turn, after an 'optimal_inaccurate' QP relaxation."""
+"""Clarabel settings tried, in turn, after an 'optimal_inaccurate' QP relaxation or a
+Clarabel failure ('solver_error': seen with equilibration on a split model at a
+5.2e3 EUR/MWh DLMP; solved without it)."""
 
 
 @dataclass(frozen=True)
@@ -268,10 +272,10 @@ class BestResponse:
         part of every solve, < 1e-4 EUR) [EUR].
     regularised
         Whether the solve carried a proximal term (some ρ_t > 0).
-    floor_yield_slots
-        Slots where the effective price floor (:meth:`BestResponseModel.price_floor`)
-        lies below C^min: a fee period whose DLMPs span more than C^max − C^min let
-        (15)'s lower bound yield there (0 normally).
+    split_fee_periods
+        Fee periods whose DLMPs span more than C^max − C^min (at the users' discount φ̄),
+        where no single fee keeps every slot's price in [C^min, C^max]: the fee was
+        posted per slot in them (0 normally; :meth:`BestResponseModel.set_data`).
     avg_cap_yielded
         Whether the effective average cap (:meth:`BestResponseModel.average_cap`) lay
         above C^av: the DLMPs alone put the cheapest allowed prices above the cap of (16).
@@ -294,7 +298,7 @@ class BestResponse:
     proximal_eur: float = 0.0
     regularised: bool = False
     fee_regulariser_eur: float = 0.0
-    floor_yield_slots: int = 0
+    split_fee_periods: int = 0
     avg_cap_yielded: bool = False
 
     @property
@@ -384,6 +388,7 @@ class BestResponseModel:
         dt_h: float,
         solver: str = "CLARABEL",
         slots_per_block: int = 1,
+        _fee_per_slot: bool = False,
     ) -> None:
         self.spec = spec
         self.solver = solver
@@ -396,9 +401,17 @@ class BestResponseModel:
         self.n_slots = t
         if not (isinstance(slots_per_block, int | np.integer) and slots_per_block >= 1):
             raise InputError("slots_per_block", slots_per_block, "must be a positive integer")
-        n_h = -(-t // int(slots_per_block))
         self.slots_per_block = int(slots_per_block)
-        self.block = np.arange(t) // int(slots_per_block)
+        # posted fee periods; the fee variable is one per period, or (the split model of
+        # :meth:`_split_model`) one per slot, tied within every period that is not split
+        self.period = np.arange(t) // int(slots_per_block)
+        self.fee_per_slot = bool(_fee_per_slot)
+        self.block = np.arange(t) if self.fee_per_slot else self.period
+        self.group = self.block.copy()
+        self.split = np.zeros(int(self.period[-1]) + 1 if t else 0, dtype=bool)
+        self._split_delegate: BestResponseModel | None = None
+        self._delegating = False
+        n_h = int(self.block[-1]) + 1 if t else 0
         self.b_mat = np.zeros((t, n_h))
         self.b_mat[np.arange(t), self.block] = 1.0
         r_mw, s_mwh = spec.storage_kw / 1e3, spec.storage_kwh / 1e3
@@ -415,7 +428,6 @@ class BestResponseModel:
         self.avg0 = cp.Parameter(name="average_at_dlmp")  # Σ w_t λ_t
         self.w_fee = cp.Parameter(n_h, name="average_per_fee")  # Gᵀ w
         self.avg_cap = cp.Parameter(name="average_cap")
-        self.c_floor = cp.Parameter(t, name="price_floor")
         self.fee_lo = cp.Parameter(n_h, name="fee_lower")
         self.fee_hi = cp.Parameter(n_h, name="fee_upper")
         self.u_lo, self.u_hi = cp.Parameter(t), cp.Parameter(t)
@@ -455,7 +467,7 @@ class BestResponseModel:
         )
         cons = {
             "price bounds (15)": [
-                self.c >= self.c_floor,
+                self.c >= spec.price_min_eur_per_mwh,
                 self.c <= spec.price_max_eur_per_mwh,
                 self.fee >= self.fee_lo,
                 self.fee <= self.fee_hi,
@@ -486,10 +498,13 @@ class BestResponseModel:
                 self.u <= self.u_hi,
             ],
         }
+        if self.fee_per_slot:
+            # one fee per posted period: fee_t = fee_{t+1} unless the period is split
+            self.tie = cp.Parameter(max(t - 1, 0), nonneg=True, name="fee_tie")
+            cons["one fee per period"] = [cp.multiply(self.tie, cp.diff(self.fee)) == 0]
         self.families = cons
-        self.problem = cp.Problem(
-            cp.Maximize(profit - self._prox - self._fee_reg), [c for v in cons.values() for c in v]
-        )
+        self._objective = cp.Maximize(profit - self._prox - self._fee_reg)
+        self.problem = cp.Problem(self._objective, [c for v in cons.values() for c in v])
         self._profit = profit
 
     # ------------------------------------------------------------------ data
@@ -526,6 +541,17 @@ class BestResponseModel:
                 "must be ≤ the real-time buy price",
             )
         lam, phi = arrs["dlmp"], arrs["discount"]
+        self.split = self._split_periods(lam, phi)
+        self._delegating = bool(self.split.any()) and not self.fee_per_slot
+        if self._delegating:
+            fine = self._split_model()
+            fine.set_data(dlmp, d0_mw, discount, rt_buy_price, rt_sell_price)
+            return
+        if self.fee_per_slot:
+            self.tie.value = (np.diff(self.period) == 0) & ~self.split[self.period[:-1]]
+            lone = np.arange(self.n_slots) + self.period[-1] + 1
+            raw = np.where(self.split[self.period], lone, self.period)
+            self.group = np.unique(raw, return_inverse=True)[1].reshape(-1)
         d0 = np.maximum(arrs["d0_mw"], D0_FLOOR_MW)
         a = demand_slopes(self.eps, d0, self.c_ref)
         g = phi[:, None] * self.b_mat
@@ -548,7 +574,6 @@ class BestResponseModel:
         mid = np.asarray(self.fee_hi.value, dtype=float)
         self.sqrt_kappa.value = np.sqrt(kappa)
         self.kappa_mid.value = np.sqrt(kappa) * mid
-        self.c_floor.value = self.price_floor(lam, phi)
         self.avg_cap.value = self.average_cap(lam, phi)
         self.c_buy.value, self.c_sell.value = arrs["rt_buy_price"], arrs["rt_sell_price"]
 
@@ -575,12 +600,52 @@ class BestResponseModel:
         self.rho_eur_per_mw2h, self.anchor_mw = rho.copy(), x_hat.copy()
         self.sqrt_rho.value = np.sqrt(rho)
         self.anchor.value = np.sqrt(rho) * x_hat
+        if self._split_delegate is not None:
+            self._split_delegate.set_proximal(rho, x_hat)
+
+    def _slot_fee_limits(
+        self, dlmp: FloatArray, discount: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """U_t = (C^max − λ_t)/φ̄_t and L_t = (C^min − λ_t)/φ̄_t (T,) [EUR/MWh]: the largest
+        and smallest fee keeping slot t's price in [C^min, C^max] (±∞ where φ̄_t = 0)."""
+        s = self.spec
+        with np.errstate(divide="ignore", invalid="ignore"):
+            top = np.where(discount > 0, (s.price_max_eur_per_mwh - dlmp) / discount, np.inf)
+            bot = np.where(discount > 0, (s.price_min_eur_per_mwh - dlmp) / discount, -np.inf)
+        return top, bot
+
+    def _split_periods(self, dlmp: FloatArray, discount: FloatArray) -> npt.NDArray[np.bool_]:
+        """Fee periods no single fee can serve (n_periods,): max_{t∈h} L_t > min_{t∈h} U_t
+        (:meth:`_slot_fee_limits`); a period whose DLMPs span more than C^max − C^min
+        (at φ̄ = 1) has no fee left that keeps all its slots' prices in the band."""
+        n_p = self.split.size
+        top, bot = self._slot_fee_limits(dlmp, discount)
+        hi, lo = np.full(n_p, np.inf), np.full(n_p, -np.inf)
+        np.minimum.at(hi, self.period, top)
+        np.maximum.at(lo, self.period, bot)
+        return np.asarray(lo > hi + 1e-9) if self.slots_per_block > 1 else np.zeros(n_p, bool)
+
+    def _split_model(self) -> BestResponseModel:
+        """The same aggregator with a fee variable per slot, tied within unsplit periods
+        (built once, on the first day with a split period)."""
+        if self._split_delegate is None:
+            self._split_delegate = BestResponseModel(
+                self.spec,
+                self.eps,
+                self.c_ref,
+                self.dt_h,
+                self.solver,
+                self.slots_per_block,
+                _fee_per_slot=True,
+            )
+            self._split_delegate.set_proximal(self.rho_eur_per_mw2h, self.anchor_mw)
+        return self._split_delegate
 
     def fee_bounds(self, dlmp: FloatArray, discount: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Effective fee bounds per fee period (n_h,) [EUR/MWh]: the price bounds (15) rule.
+        """Effective fee bounds per fee variable (n_h,) [EUR/MWh]: the price bounds (15) rule.
 
-        e^lo_h = min(e_min, min_{t∈h} (C^max − λ_t)/φ̄_t),
-        e^hi_h = max(e_max, max_{t∈h} (C^min − λ_t)/φ̄_t):
+        e^lo_g = min(e_min, min_{t∈g} (C^max − λ_t)/φ̄_t),
+        e^hi_g = max(e_max, max_{t∈g} (C^min − λ_t)/φ̄_t) over the slots g sharing the fee:
         the fee bounds of §5.3 hold unless the DLMP alone already leaves no charging
         price in [C^min, C^max] with them (a congested or spiking slot with λ_t above
         C^max − φ̄ e_min, or a negative one below C^min − φ̄ e_max); then the fee yields
@@ -588,39 +653,18 @@ class BestResponseModel:
         within (15), the bound the users are promised.
         """
         s = self.spec
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bot = np.where(discount > 0, (s.price_min_eur_per_mwh - dlmp) / discount, -np.inf)
-        lo, hi = self._fee_ceiling(dlmp, discount), np.full(self.b_mat.shape[1], -np.inf)
-        np.maximum.at(hi, self.block, bot)
+        top, bot = self._slot_fee_limits(dlmp, discount)
+        n_g = int(self.group.max()) + 1
+        lo, hi = np.full(n_g, np.inf), np.full(n_g, -np.inf)
+        np.minimum.at(lo, self.group, top)
+        np.maximum.at(hi, self.group, bot)
+        # the group bounds, per fee variable (a variable's slots share one group)
+        var_group = np.zeros(self.b_mat.shape[1], dtype=int)
+        var_group[self.block] = self.group
         return (
-            np.minimum(s.fee_min_eur_per_mwh, lo),
-            np.maximum(s.fee_max_eur_per_mwh, hi),
+            np.minimum(s.fee_min_eur_per_mwh, lo[var_group]),
+            np.maximum(s.fee_max_eur_per_mwh, hi[var_group]),
         )
-
-    def _fee_ceiling(self, dlmp: FloatArray, discount: FloatArray) -> FloatArray:
-        """U_h = min_{t∈h} (C^max − λ_t)/φ̄_t: the largest fee (15)'s upper bound allows in
-        each fee period (n_h,) [EUR/MWh]."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            top = np.where(
-                discount > 0, (self.spec.price_max_eur_per_mwh - dlmp) / discount, np.inf
-            )
-        ceiling = np.full(self.b_mat.shape[1], np.inf)
-        np.minimum.at(ceiling, self.block, top)
-        return ceiling
-
-    def price_floor(self, dlmp: FloatArray, discount: FloatArray) -> FloatArray:
-        """Effective C^min of (15) per slot (T,) [EUR/MWh]: min(C^min, λ_t + φ̄_t U_{h(t)}).
-
-        One fee per period cannot keep every slot's price in [C^min, C^max] when the
-        period's DLMPs span more than C^max − C^min (a voltage-limited slot next to an
-        ordinary one). The upper bound is the users' promise and holds; the floor
-        yields at the cheap slots, to the price the largest admissible fee U_h gives
-        (:meth:`_fee_ceiling`). Within the usual span the floor is C^min.
-        """
-        ceiling = self._fee_ceiling(dlmp, discount)[self.block]
-        with np.errstate(invalid="ignore"):
-            alt = np.where(np.isfinite(ceiling), dlmp + discount * ceiling, np.inf)
-        return np.minimum(self.spec.price_min_eur_per_mwh, alt)
 
     def average_cap(self, dlmp: FloatArray, discount: FloatArray) -> float:
         """Effective C^av of (16) [EUR/MWh]: max(C^av, Σ_t w_t C^lo_t), C^lo_t the lowest
@@ -630,7 +674,7 @@ class BestResponseModel:
         above it (a congested day); then it yields to them, as the fee bounds do.
         """
         lo_fee = np.asarray(self.fee_bounds(dlmp, discount)[0])[self.block]
-        c_lo = np.maximum(self.price_floor(dlmp, discount), dlmp + discount * lo_fee)
+        c_lo = np.maximum(self.spec.price_min_eur_per_mwh, dlmp + discount * lo_fee)
         return float(max(self.spec.price_avg_cap_eur_per_mwh, self.w_avg @ c_lo))
 
     # ----------------------------------------------------------------- solve
@@ -638,7 +682,8 @@ class BestResponseModel:
         """Solve one QP relaxation; ``None`` if infeasible.
 
         Clarabel sometimes stops at 'optimal_inaccurate' on slots with little demand (the
-        fee's curvature there is ~1e-6 of the others); the QP is then re-solved with the
+        fee's curvature there is ~1e-6 of the others), or fails at DLMP spikes; the QP is
+        then re-solved with the
         settings of :data:`QP_RETRY_SETTINGS` in turn (the certificate re-checks every
         best response independently).
         """
@@ -656,7 +701,7 @@ class BestResponseModel:
             except SolverError as exc:
                 if exc.status in ("infeasible", "infeasible_inaccurate"):
                     return None
-                if exc.status != "optimal_inaccurate":
+                if exc.status not in ("optimal_inaccurate", "solver_error"):
                     raise
                 last = exc
                 continue
@@ -691,6 +736,8 @@ class BestResponseModel:
         SolverError
             If ``max_nodes`` is reached before the gap closes.
         """
+        if self._delegating:
+            return self._split_model().solve(gap_tol, max_nodes)
         t0 = time.perf_counter()
         t = self.n_slots
         zeros, ones = np.zeros(t), np.ones(t)
@@ -749,11 +796,16 @@ class BestResponseModel:
         return u, u.copy(), z, z.copy()
 
     def _diagnose(self) -> str:
+        """Name the constraint family that makes the relaxation infeasible.
+
+        First the price band (15) slot by slot (a DLMP outside [C^min, C^max] that no fee
+        can move: φ̄_t = 0); then the cap (16); else the families whose removal alone
+        restores feasibility (one relaxation per family: an error path only).
+        """
         s = self.spec
         lam = np.asarray(self.dlmp.value)
         f_lo, f_hi = (np.asarray(p.value)[self.block] for p in (self.fee_lo, self.fee_hi))
-        floor = np.asarray(self.c_floor.value)
-        lo = np.maximum(floor, lam + self.discount * f_lo)
+        lo = np.maximum(s.price_min_eur_per_mwh, lam + self.discount * f_lo)
         hi = np.minimum(s.price_max_eur_per_mwh, lam + self.discount * f_hi)
         if np.any(lo > hi + 1e-9):
             k = int(np.argmax(lo - hi))
@@ -761,22 +813,26 @@ class BestResponseModel:
                 f"constraint family 'price bounds (15)': at slot {k} the DLMP {lam[k]:.2f} plus "
                 "the service-fee bounds leaves no price in [C_min, C_max]"
             )
-        c_lo = np.full(self.b_mat.shape[1], -np.inf)
-        c_hi = np.full(self.b_mat.shape[1], np.inf)
-        np.maximum.at(c_lo, self.block, (floor - lam) / self.discount)
-        np.minimum.at(c_hi, self.block, (s.price_max_eur_per_mwh - lam) / self.discount)
-        if np.any(c_lo > c_hi + 1e-9):
-            h = int(np.argmax(c_lo - c_hi))
-            span = np.ptp(lam[self.block == h])
-            return (
-                f"constraint family 'price bounds (15)': in fee period {h} the DLMPs span "
-                f"{span:.0f} EUR/MWh, more than C_max − C_min: one fee for the period cannot "
-                "keep every slot's price in [C_min, C_max] (shorter fee periods: "
-                "slots_per_block=1 / fee_period_minutes)"
-            )
-        if float(self.w_avg @ lo) > s.price_avg_cap_eur_per_mwh:
+        if float(self.w_avg @ lo) > float(np.asarray(self.avg_cap.value)) + 1e-9:
             return "constraint family 'average price (16)': the lowest prices exceed C_av"
-        return "constraint family not diagnosed"
+        culprits = []
+        for name in self.families:
+            rest = [c for k, v in self.families.items() if k != name for c in v]
+            try:
+                solve_cvxpy(
+                    cp.Problem(self._objective, rest),
+                    name="aggregator_best_response_diagnosis",
+                    kind="socp",
+                    solver=self.solver,
+                )
+            except SolverError:
+                continue
+            culprits.append(name)
+        if culprits:
+            return "feasible without any one of the constraint families " + ", ".join(
+                f"'{c}'" for c in culprits
+            )
+        return "constraint family not diagnosed (no single family's removal makes it feasible)"
 
     def _result(self, val: float, bound: float, nodes: int, secs: float) -> BestResponse:
         def arr(x: cp.Variable) -> FloatArray:
@@ -795,10 +851,8 @@ class BestResponseModel:
                 "non-finite objective",
                 f"objective {val}, bound {bound}, proximal term {prox}",
             )
-        floor = np.asarray(self.c_floor.value)
-        yields = int(np.sum(floor < self.spec.price_min_eur_per_mwh - FLOOR_YIELD_TOL_EUR_PER_MWH))
         cap_yield = float(np.asarray(self.avg_cap.value)) > (
-            self.spec.price_avg_cap_eur_per_mwh + FLOOR_YIELD_TOL_EUR_PER_MWH
+            self.spec.price_avg_cap_eur_per_mwh + CAP_YIELD_TOL_EUR_PER_MWH
         )
         return BestResponse(
             price_eur_per_mwh=c,
@@ -817,12 +871,14 @@ class BestResponseModel:
             proximal_eur=prox,
             fee_regulariser_eur=fee_reg,
             regularised=regularised,
-            floor_yield_slots=yields,
+            split_fee_periods=int(self.split.sum()),
             avg_cap_yielded=bool(cap_yield),
         )
 
     def profit_of(self, br: BestResponse) -> float:
         """Objective (14) of ``br`` at the model's current data (for certificates) [EUR]."""
+        if self._delegating:
+            return self._split_model().profit_of(br)
         d = self.d0_mw + self.slopes @ (br.price_eur_per_mwh - self.c_ref)
         return evaluate_profit(
             self.spec,
@@ -841,6 +897,8 @@ class BestResponseModel:
 
     def feasible(self, br: BestResponse, tol: float = 1e-5) -> bool:
         """Whether ``br`` satisfies (15)–(21) at the current data (within ``tol``)."""
+        if self._delegating:
+            return self._split_model().feasible(br, tol)
         d = self.d0_mw + self.slopes @ (br.price_eur_per_mwh - self.c_ref)
         s, dt = self.spec, self.dt_h
         fee = br.fee_coef_eur_per_mwh
@@ -848,11 +906,13 @@ class BestResponseModel:
             s.eta_ch * br.charge_mw - br.discharge_mw / s.eta_dis
         )
         checks = [
-            np.all(br.price_eur_per_mwh >= np.asarray(self.c_floor.value) - tol),
+            np.all(br.price_eur_per_mwh >= s.price_min_eur_per_mwh - tol),
             np.all(br.price_eur_per_mwh <= s.price_max_eur_per_mwh + tol),
             np.all(fee >= np.asarray(self.fee_lo.value)[self.block] - tol)
             and np.all(fee <= np.asarray(self.fee_hi.value)[self.block] + tol),
-            np.allclose(fee, (self.b_mat.T @ fee / self.b_mat.sum(0))[self.block], atol=tol),
+            np.allclose(
+                fee, (np.bincount(self.group, fee) / np.bincount(self.group))[self.group], atol=tol
+            ),
             np.allclose(
                 br.price_eur_per_mwh, np.asarray(self.dlmp.value) + self.discount * fee, atol=tol
             ),

@@ -174,7 +174,7 @@ class DSOGameResult:
             "v_min_pu_last_day": float(last["v_min_pu"]),
             "min_v_min_pu": float(self.days["v_min_pu"].min()),
             "max_voltage_violation_pu": float(self.days["voltage_violation_pu"].max()),
-            "floor_yield_slots": int(self.days["floor_yield_slots"].sum()),
+            "split_fee_periods": int(self.days["split_fee_periods"].sum()),
             "avg_cap_yields": int(self.days["avg_cap_yields"].sum()),
             "timings_s": self.timings_s,
         }
@@ -412,7 +412,7 @@ def _day_row(
         "v_min_pu": out.dso.v_min_pu,
         "voltage_violation_pu": float(out.dso.opf.voltage_violation_pu),
         "losses_mwh": out.dso.losses_mwh,
-        "floor_yield_slots": int(sum(b.floor_yield_slots for b in out.best_responses)),
+        "split_fee_periods": int(sum(b.split_fee_periods for b in out.best_responses)),
         "avg_cap_yields": int(sum(b.avg_cap_yielded for b in out.best_responses)),
         "recommended_share": float(out.recommended.mean()),
         "off_peak_share": float(

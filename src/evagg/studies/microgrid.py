@@ -56,14 +56,12 @@ class Config(StudyConfig):
     @field_validator("eva_node")
     @classmethod
     def _node(cls, v: int) -> int:
-        from evagg.microgrid import EVA_SEED_NODES, seed_node_to_bus
+        from evagg.microgrid import seed_node_to_bus
 
         seed_node_to_bus(v, "eva_node")
         if v == 1:
             raise ValueError("eva_node=1 is the substation")
-        if v not in EVA_SEED_NODES:
-            pass  # any feeder node is allowed; the seed studied 14, 16, 23, 30
-        return v
+        return v  # any feeder node other than the substation; the seed studied 14, 16, 23, 30
 
     @field_validator("disturbance")
     @classmethod
