@@ -63,7 +63,6 @@ import pandas as pd
 
 from evagg.dso_game.aggregator import AggregatorSpec, BestResponse, BestResponseModel
 from evagg.dso_game.dso import DSOAdapter, DSOSolution
-from evagg.dso_game.joint import JointResponse
 from evagg.errors import EvaggError, InputError, VerificationError
 from evagg.points import (
     ChoiceParams,
@@ -227,7 +226,6 @@ class GameSetup:
     models: list[BestResponseModel] = field(default_factory=list)
     """Best-response models; by default one per aggregator with hourly fee periods (a
     fee per 15-min slot made each QP ~10x slower: dense 96 × 96 revenue terms)."""
-    _joint: JointResponse | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.specs) != len(self.dso.buses):
@@ -235,8 +233,8 @@ class GameSetup:
         for name in ("step_init", "step_min"):
             if not 0 < getattr(self, name) <= 1:
                 raise InputError(name, getattr(self, name), "must lie in (0, 1]")
-        if self.coupling not in ("joint", "gauss-seidel", "jacobi"):
-            raise InputError("coupling", self.coupling, "'joint', 'gauss-seidel' or 'jacobi'")
+        if self.coupling not in ("gauss-seidel", "jacobi"):
+            raise InputError("coupling", self.coupling, "'gauss-seidel' or 'jacobi'")
         if not (np.isfinite(self.choice_temperature_eur) and self.choice_temperature_eur > 0):
             raise InputError("choice_temperature_eur", self.choice_temperature_eur, "must be > 0")
         if not self.models:
@@ -260,13 +258,6 @@ class GameSetup:
     def dt_h(self) -> float:
         """Slot length [h]."""
         return self.dso.model.dt_h
-
-    @property
-    def joint(self) -> JointResponse:
-        """The aggregators' joint linearised response (built on first use)."""
-        if self._joint is None:
-            self._joint = JointResponse(self.models, self.dt_h)
-        return self._joint
 
     @property
     def n_slots(self) -> int:
@@ -576,25 +567,6 @@ def _best_responses_gs(
     return out
 
 
-def _best_responses_joint(
-    setup: GameSetup,
-    dlmp: FloatArray,
-    d0: FloatArray,
-    phibar: FloatArray,
-    sens: FloatArray,
-    anchor_mw: FloatArray,
-) -> list[BestResponse]:
-    """All aggregators' responses to the linearised DLMPs at once (:mod:`.joint`: the
-    potential game's Newton step); the Gauss–Seidel step where the joint QP cannot stand
-    for it (a relaxation that is not exclusive, a split fee period)."""
-    for k, m in enumerate(setup.models):
-        m.set_data(dlmp[k], d0[k], phibar[k], setup.rt_buy_eur_per_mwh, setup.rt_sell_eur_per_mwh)
-    out = setup.joint.solve(sens, anchor_mw)
-    if out is None:
-        return _best_responses_gs(setup, dlmp, d0, phibar, sens, anchor_mw)
-    return out
-
-
 def _deviation_gain(
     setup: GameSetup,
     dlmp: FloatArray,
@@ -815,7 +787,7 @@ def play_day(
     clock.lap("users_s")
     dlmp = setup.dso.solve(x).dlmp_eur_per_mwh
     clock.lap("opf_s")
-    gs = setup.proximal and setup.coupling in ("gauss-seidel", "joint")
+    gs = setup.proximal and setup.coupling == "gauss-seidel"
     rho = proximal_weights(setup, x, dlmp) if setup.proximal and not gs else None
     sens = price_sensitivity(setup, x, dlmp) if gs else None
     rho_violated, x_sens = False, x.copy()
@@ -851,9 +823,7 @@ def play_day(
         prob = prob + step * (sue - prob)
         d0, phibar, _ = expected_loads(setup, prof, prob, phi)
         clock.lap("users_s")
-        if sens is not None and setup.coupling == "joint":
-            brs = _best_responses_joint(setup, dlmp, d0, phibar, sens, x)
-        elif sens is not None:
+        if sens is not None:
             brs = _best_responses_gs(setup, dlmp, d0, phibar, sens, x)
         else:
             brs = _best_responses(setup, dlmp, d0, phibar, rho, x)
