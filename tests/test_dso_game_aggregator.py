@@ -194,6 +194,7 @@ def test_a_fee_period_spanning_more_than_the_price_band_is_split() -> None:
     m.set_data(dlmp, d0, phi, dlmp + 30.0, dlmp - 30.0)
     br = m.solve()
     assert br.split_fee_periods == 1
+    assert br.fee_yield_periods == 1  # slot 1's fee below e_min (its λ alone is > C_max − e_min)
     assert m.feasible(br)
     p = br.price_eur_per_mwh
     assert p.min() >= spec.price_min_eur_per_mwh - 1e-6
@@ -208,6 +209,7 @@ def test_a_fee_period_spanning_more_than_the_price_band_is_split() -> None:
     m.set_data(flat, d0, phi, flat + 30.0, flat - 30.0)
     ordinary = m.solve()
     assert ordinary.split_fee_periods == 0 and not ordinary.avg_cap_yielded
+    assert ordinary.fee_yield_periods == 0
     f = ordinary.fee_coef_eur_per_mwh
     assert f[0] == f[1] and f[2] == f[3]
     assert m.feasible(ordinary) and not m.feasible(br)

@@ -117,8 +117,9 @@ middle of the band drew users into empty hours at a cut price and the day oscill
 
 
 CAP_YIELD_TOL_EUR_PER_MWH = 1e-9
-"""An effective average cap further than this above C^av counts as a yield in
-:attr:`BestResponse.avg_cap_yielded` [EUR/MWh]."""
+"""An effective average cap (fee bound) further than this beyond C^av ([e_min, e_max])
+counts as a yield in :attr:`BestResponse.avg_cap_yielded` (``fee_yield_periods``)
+[EUR/MWh]."""
 
 
 QP_RETRY_SETTINGS: tuple[dict[str, Any], ...] = (
@@ -276,6 +277,10 @@ class BestResponse:
         Fee periods whose DLMPs span more than C^max − C^min (at the users' discount φ̄),
         where no single fee keeps every slot's price in [C^min, C^max]: the fee was
         posted per slot in them (0 normally; :meth:`BestResponseModel.set_data`).
+    fee_yield_periods
+        Fee variables (periods, or slots of a split period) whose §5.3 bounds
+        [e_min, e_max] yielded because the DLMP alone left no price in [C^min, C^max]
+        with them (:meth:`BestResponseModel.fee_bounds`; 0 normally).
     avg_cap_yielded
         Whether the effective average cap (:meth:`BestResponseModel.average_cap`) lay
         above C^av: the DLMPs alone put the cheapest allowed prices above the cap of (16).
@@ -300,6 +305,7 @@ class BestResponse:
     fee_regulariser_eur: float = 0.0
     split_fee_periods: int = 0
     avg_cap_yielded: bool = False
+    fee_yield_periods: int = 0
 
     @property
     def net_load_mw(self) -> FloatArray:
@@ -851,8 +857,9 @@ class BestResponseModel:
                 "non-finite objective",
                 f"objective {val}, bound {bound}, proximal term {prox}",
             )
+        tol = CAP_YIELD_TOL_EUR_PER_MWH
         cap_yield = float(np.asarray(self.avg_cap.value)) > (
-            self.spec.price_avg_cap_eur_per_mwh + CAP_YIELD_TOL_EUR_PER_MWH
+            self.spec.price_avg_cap_eur_per_mwh + tol
         )
         return BestResponse(
             price_eur_per_mwh=c,
@@ -873,6 +880,12 @@ class BestResponseModel:
             regularised=regularised,
             split_fee_periods=int(self.split.sum()),
             avg_cap_yielded=bool(cap_yield),
+            fee_yield_periods=int(
+                np.sum(
+                    (np.asarray(self.fee_lo.value) < self.spec.fee_min_eur_per_mwh - tol)
+                    | (np.asarray(self.fee_hi.value) > self.spec.fee_max_eur_per_mwh + tol)
+                )
+            ),
         )
 
     def profit_of(self, br: BestResponse) -> float:

@@ -176,6 +176,7 @@ class DSOGameResult:
             "max_voltage_violation_pu": float(self.days["voltage_violation_pu"].max()),
             "split_fee_periods": int(self.days["split_fee_periods"].sum()),
             "avg_cap_yields": int(self.days["avg_cap_yields"].sum()),
+            "fee_yield_periods": int(self.days["fee_yield_periods"].sum()),
             "timings_s": self.timings_s,
         }
         if not self.comparison.empty:
@@ -414,6 +415,7 @@ def _day_row(
         "losses_mwh": out.dso.losses_mwh,
         "split_fee_periods": int(sum(b.split_fee_periods for b in out.best_responses)),
         "avg_cap_yields": int(sum(b.avg_cap_yielded for b in out.best_responses)),
+        "fee_yield_periods": int(sum(b.fee_yield_periods for b in out.best_responses)),
         "recommended_share": float(out.recommended.mean()),
         "off_peak_share": float(
             (out.users.probability * setup.off_peak[option_start_slot(setup, trips)]).sum()
