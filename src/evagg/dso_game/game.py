@@ -175,7 +175,10 @@ class GameSetup:
     sensitivity_refresh_mw
         While a voltage limit is violated the sensitivity is re-estimated once the loads
         moved more than this since the last estimate [MW] (and when the violation
-        appears or ends).
+        appears or ends). 0.05 MW (2026-12-07; was 0.01): each refresh costs K extra
+        OPFs and jolts the users' inner loop; the 10-aggregator day converged in 135
+        iterations, 341 s, against 130 iterations, 451 s with 0.01, and the 30-day run
+        took 7 min 54 s (453 iterations) against 9 min 7 s (424), all days certified.
     rho_floor_eur_per_mw2h
         Smallest proximal weight ρ [EUR/(MW²·h)].
     coupling
@@ -217,7 +220,7 @@ class GameSetup:
     fee_slots: int = 1
     proximal: bool = True
     sensitivity_step_mw: float = 0.01
-    sensitivity_refresh_mw: float = 0.01
+    sensitivity_refresh_mw: float = 0.05
     rho_floor_eur_per_mw2h: float = 0.0
     anderson_depth: int = 5
     anderson_user_tol: float = 0.01
