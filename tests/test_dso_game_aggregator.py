@@ -315,3 +315,17 @@ def test_fee_of_an_hour_without_demand_is_determined_and_continuous() -> None:
     assert fees[-1] == pytest.approx(spec.fee_max_eur_per_mwh, abs=1.0)
     # the regulariser's weight in hours with demand is negligible: (14) moves < 1e-4 EUR
     assert 0.0 <= br.fee_regulariser_eur < 1e-4
+
+
+def test_an_infeasible_best_response_names_the_conflicting_families() -> None:
+    """Demand forced below zero at every admissible price (the demand-at-DLMP parameter
+    set to −0.05 MW by hand): the direct checks of (15) and (16) pass, and dropping one
+    family at a time names the two that conflict."""
+    m = BestResponseModel(AggregatorSpec(bus=1), elasticity_matrix(4), C_REF, DT)
+    dlmp = np.array([50.0, 60.0, 70.0, 80.0])
+    m.set_data(dlmp, np.full(4, 0.1), np.ones(4), dlmp + 30.0, dlmp - 30.0)
+    m.q.value = np.full(4, -0.05)
+    with pytest.raises(EvaggError, match="infeasible") as info:
+        m.solve()
+    assert "'price bounds (15)'" in str(info.value)
+    assert "'elastic demand ≥ 0'" in str(info.value)

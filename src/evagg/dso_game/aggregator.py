@@ -835,8 +835,10 @@ class BestResponseModel:
                 continue
             culprits.append(name)
         if culprits:
-            return "feasible without any one of the constraint families " + ", ".join(
-                f"'{c}'" for c in culprits
+            names = ", ".join(f"'{c}'" for c in culprits)
+            return (
+                f"constraint families {names} conflict (dropping any one of them alone "
+                "makes it feasible)"
             )
         return "constraint family not diagnosed (no single family's removal makes it feasible)"
 
