@@ -89,7 +89,7 @@ class Config(StudyConfig):
     v_min_pu: float = 0.95
     choice_temperature_eur: float = Field(default=0.5, gt=0)
     step_init: float = Field(default=1.0, gt=0, le=1)
-    max_iter: int = Field(default=100, ge=1)
+    max_iter: int = Field(default=150, ge=1)
     fee_period_minutes: int = 60
     compare: bool = False
     proximal: bool = True
