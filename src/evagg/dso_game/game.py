@@ -822,6 +822,7 @@ def play_day(
     brs: list[BestResponse] = []
     step, merit_prev, converged = setup.step_init, np.inf, False
     ceiling = 1.0  # largest step β may grow back to (see below)
+    flat = 0  # full steps in a row whose merit, above 1, fell by less than 2 %
     accel = _Anderson(setup.anderson_depth)
     for it in range(1, setup.max_iter + 1):
         r_u, _ = _user_residual(setup, day, prob, dlmp, fee)
@@ -890,7 +891,16 @@ def play_day(
         # The step that overshot is not retried at once: the ceiling drops to ¾ of it
         # and recovers by 10 % an iteration (without it 2024-06-02 cycled β = 1, ½, ¾, 1
         # for 100 iterations, the merit growing at each return to 1)
+        # A merit above 1 that stops falling over 5 full steps (β = 1, within 2 %) is a
+        # cycle the growth test misses: 2024-05-01 alternated between two points at β = 1
+        # for 90 iterations (users' residual 0.0856/0.0858); it is treated as a growth.
+        # (Counting shorter steps too halved β down to 0.05 in the slow tail of the
+        # 10-aggregator day, which then missed 200 iterations.)
         grew = merit > 1.1 * merit_prev and merit > 1.0
+        stalled = step == 1.0 and merit > 1.0 and merit > 0.98 * merit_prev
+        flat = flat + 1 if (stalled and not grew) else 0
+        if flat >= 5:
+            grew, flat = True, 0
         if grew:
             ceiling = max(setup.step_min, 0.75 * step)
             step = max(setup.step_min, step / 2)
