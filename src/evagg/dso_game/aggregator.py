@@ -416,7 +416,6 @@ class BestResponseModel:
         self.group = self.block.copy()
         self.split = np.zeros(int(self.period[-1]) + 1 if t else 0, dtype=bool)
         self._split_delegate: BestResponseModel | None = None
-        self._delegating = False
         n_h = int(self.block[-1]) + 1 if t else 0
         self.b_mat = np.zeros((t, n_h))
         self.b_mat[np.arange(t), self.block] = 1.0
@@ -548,7 +547,6 @@ class BestResponseModel:
             )
         lam, phi = arrs["dlmp"], arrs["discount"]
         self.split = self._split_periods(lam, phi)
-        self._delegating = bool(self.split.any()) and not self.fee_per_slot
         if self._delegating:
             fine = self._split_model()
             fine.set_data(dlmp, d0_mw, discount, rt_buy_price, rt_sell_price)
@@ -609,27 +607,35 @@ class BestResponseModel:
         if self._split_delegate is not None:
             self._split_delegate.set_proximal(rho, x_hat)
 
-    def _slot_fee_limits(
-        self, dlmp: FloatArray, discount: FloatArray
+    @property
+    def _delegating(self) -> bool:
+        """Whether the current data split a fee period (solved by :meth:`_split_model`)."""
+        return bool(self.split.any()) and not self.fee_per_slot
+
+    def _fee_limits(
+        self, dlmp: FloatArray, discount: FloatArray, index: npt.NDArray[np.int_]
     ) -> tuple[FloatArray, FloatArray]:
-        """U_t = (C^max − λ_t)/φ̄_t and L_t = (C^min − λ_t)/φ̄_t (T,) [EUR/MWh]: the largest
-        and smallest fee keeping slot t's price in [C^min, C^max] (±∞ where φ̄_t = 0)."""
+        """Per group of slots (``index`` (T,) → group): min_t U_t and max_t L_t [EUR/MWh],
+        U_t = (C^max − λ_t)/φ̄_t and L_t = (C^min − λ_t)/φ̄_t the largest and smallest fee
+        keeping slot t's price in [C^min, C^max] (±∞ where φ̄_t = 0)."""
         s = self.spec
         with np.errstate(divide="ignore", invalid="ignore"):
             top = np.where(discount > 0, (s.price_max_eur_per_mwh - dlmp) / discount, np.inf)
             bot = np.where(discount > 0, (s.price_min_eur_per_mwh - dlmp) / discount, -np.inf)
-        return top, bot
+        n = int(index.max()) + 1
+        hi, lo = np.full(n, np.inf), np.full(n, -np.inf)
+        np.minimum.at(hi, index, top)
+        np.maximum.at(lo, index, bot)
+        return hi, lo
 
     def _split_periods(self, dlmp: FloatArray, discount: FloatArray) -> npt.NDArray[np.bool_]:
         """Fee periods no single fee can serve (n_periods,): max_{t∈h} L_t > min_{t∈h} U_t
-        (:meth:`_slot_fee_limits`); a period whose DLMPs span more than C^max − C^min
+        (:meth:`_fee_limits`); a period whose DLMPs span more than C^max − C^min
         (at φ̄ = 1) has no fee left that keeps all its slots' prices in the band."""
-        n_p = self.split.size
-        top, bot = self._slot_fee_limits(dlmp, discount)
-        hi, lo = np.full(n_p, np.inf), np.full(n_p, -np.inf)
-        np.minimum.at(hi, self.period, top)
-        np.maximum.at(lo, self.period, bot)
-        return np.asarray(lo > hi + 1e-9) if self.slots_per_block > 1 else np.zeros(n_p, bool)
+        if self.slots_per_block == 1:
+            return np.zeros(self.split.size, dtype=bool)
+        hi, lo = self._fee_limits(dlmp, discount, self.period)
+        return np.asarray(lo > hi + 1e-9)
 
     def _split_model(self) -> BestResponseModel:
         """The same aggregator with a fee variable per slot, tied within unsplit periods
@@ -659,11 +665,7 @@ class BestResponseModel:
         within (15), the bound the users are promised.
         """
         s = self.spec
-        top, bot = self._slot_fee_limits(dlmp, discount)
-        n_g = int(self.group.max()) + 1
-        lo, hi = np.full(n_g, np.inf), np.full(n_g, -np.inf)
-        np.minimum.at(lo, self.group, top)
-        np.maximum.at(hi, self.group, bot)
+        lo, hi = self._fee_limits(dlmp, discount, self.group)
         # the group bounds, per fee variable (a variable's slots share one group)
         var_group = np.zeros(self.b_mat.shape[1], dtype=int)
         var_group[self.block] = self.group
@@ -689,9 +691,8 @@ class BestResponseModel:
 
         Clarabel sometimes stops at 'optimal_inaccurate' on slots with little demand (the
         fee's curvature there is ~1e-6 of the others), or fails at DLMP spikes; the QP is
-        then re-solved with the
-        settings of :data:`QP_RETRY_SETTINGS` in turn (the certificate re-checks every
-        best response independently).
+        then re-solved with the settings of :data:`QP_RETRY_SETTINGS` in turn (the
+        certificate re-checks every best response independently).
         """
         self.u_lo.value, self.u_hi.value, self.z_lo.value, self.z_hi.value = bounds
         last: SolverError | None = None
