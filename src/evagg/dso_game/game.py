@@ -32,7 +32,9 @@ Solution method (one outer iteration = one OPF and K best responses):
 max(r_P / tol_P, r_x / tol_x) grew by more than 10 % to above 1, else raised by half
 (self-regulated averaging, Liu, He & He, Netw. Spat. Econ. 2009), up to a ceiling that
 drops to ¾ of a step that made the merit grow and recovers by 10 % an iteration (evagg's
-addition: without it 2024-06-02 cycled β = 1, ½, ¾, 1, … for 100 iterations).
+addition: without it 2024-06-02 cycled β = 1, ½, ¾, 1, … for 100 iterations); a
+merit above 1 that falls by less than 2 % over 5 full steps in a row counts as growth
+(2024-05-01 alternated between two points at β = 1).
 r_P = max_n ‖L_n − P_n‖₁ is the
 users' residual at the start of the iteration (before their inner loop), r_x =
 max |x^{BR} − x|. The loop stops when r_P, r_x and the DLMP change are within tolerance,
