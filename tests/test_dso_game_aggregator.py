@@ -93,8 +93,11 @@ def _spec(case: str) -> AggregatorSpec:
     )
 
 
+@pytest.mark.parametrize("max_nodes", [100, 0])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_best_response_equals_brute_force(case: str) -> None:
+def test_best_response_equals_brute_force(case: str, max_nodes: int) -> None:
+    """Own branch and bound (node limit 100) and SCIP (node limit 0: straight to SCIP
+    whenever the root relaxation is not exclusive) against enumeration."""
     dlmp, d0, _, _ = CASES[case]
     spec = _spec(case)
     eps = elasticity_matrix(3, own=-0.4, cross=0.1)
@@ -102,7 +105,7 @@ def test_best_response_equals_brute_force(case: str) -> None:
     buy, sell = dlmp + 30.0, dlmp - 30.0
     m = BestResponseModel(spec, eps, C_REF, DT, slots_per_block=1)
     m.set_data(dlmp, d0, phi, buy, sell)
-    br = m.solve()
+    br = m.solve(max_nodes=max_nodes)
     ref = _brute_force(spec, eps, dlmp, d0, phi, buy, sell)
     assert br.profit_eur == pytest.approx(ref, rel=1e-6, abs=1e-6)
     assert br.gap_rel <= 1e-6
@@ -329,3 +332,25 @@ def test_an_infeasible_best_response_names_the_conflicting_families() -> None:
         m.solve()
     assert "'price bounds (15)'" in str(info.value)
     assert "'elastic demand ≥ 0'" in str(info.value)
+
+
+def test_average_cap_yield_counts_a_fee_raised_by_one_slot_of_its_hour() -> None:
+    """2022-08-14: a congested day (cheapest prices above C_av) with one quarter-hour at
+    λ = −119 EUR/MWh in an hour near −30. C_min = 0 lifts the hour's one fee to 119, so
+    every slot of that hour costs λ_t + 119; the cap must yield to that average, not to
+    the per-slot max(C_min, λ_t + e_min) (which left the best response infeasible)."""
+    spec = AggregatorSpec(bus=1, price_min_eur_per_mwh=0.0)  # C_av 350, e_min 50
+    t = 16
+    m = BestResponseModel(spec, elasticity_matrix(t), C_REF, DT, slots_per_block=4)
+    dlmp = np.concatenate([[-30.0, -119.0, -31.0, -33.0], np.linspace(500.0, 540.0, 12)])
+    d0 = np.full(t, 0.1)
+    m.set_data(dlmp, d0, np.ones(t), dlmp + 30.0, dlmp - 30.0)
+    # hand calculation: hour 1's fee ≥ max(50, 0 + 119) = 119, the others' ≥ 50; uniform
+    # weights w = 1/16 (equal D⁰): 443.9 EUR/MWh (the per-slot rule gave 431.0)
+    lowest = (np.sum(dlmp[:4] + 119.0) + np.sum(dlmp[4:] + 50.0)) / t
+    per_slot = (np.sum(np.maximum(0.0, dlmp[:4] + 50.0)) + np.sum(dlmp[4:] + 50.0)) / t
+    assert lowest > per_slot > spec.price_avg_cap_eur_per_mwh
+    assert m.average_cap(dlmp, np.ones(t)) == pytest.approx(lowest)
+    br = m.solve()
+    assert br.avg_cap_yielded and m.feasible(br)
+    assert br.price_eur_per_mwh.min() >= -1e-6

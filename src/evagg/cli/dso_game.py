@@ -31,6 +31,14 @@ def game(
         bool, typer.Option("--compare/--no-compare", help="Cases (i)-(iv) on the last day.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of users and trips.")] = 0,
+    epsilon_eur: Annotated[
+        float,
+        typer.Option(
+            "--epsilon-eur",
+            help="Accept an ε-equilibrium: a settled point where no aggregator gains more "
+            "than this [EUR] by deviating (default 0: exact equilibria only).",
+        ),
+    ] = 0.0,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("evagg-out/game"),
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only the summary as JSON.")
@@ -57,6 +65,7 @@ def game(
         slot_minutes=slot_minutes,
         compare=compare,
         seed=seed,
+        epsilon_eur=epsilon_eur,
     )
     err = Console(stderr=True)
     try:
@@ -98,6 +107,11 @@ def game(
     tab.add_row("converged days", f"{s['converged_days']}/{s['days']}")
     tab.add_row("iterations (last day)", str(s["iterations_last_day"]))
     tab.add_row("max best-response gap", f"{s['max_best_response_gap']:.1e}")
+    if s["epsilon_days"]:
+        tab.add_row(
+            "ε-equilibrium days / largest ε [EUR]",
+            f"{s['epsilon_days']} / {s['max_epsilon_eur']:.3g}",
+        )
     tab.add_row("DSO cost last day [EUR]", f"{s['dso_cost_eur_last_day']:.0f}")
     for b, p in s["profits_eur_last_day"].items():
         tab.add_row(f"profit aggregator bus {b} [EUR]", f"{p:.0f}")

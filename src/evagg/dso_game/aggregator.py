@@ -122,6 +122,16 @@ counts as a yield in :attr:`BestResponse.avg_cap_yielded` (``fee_yield_periods``
 [EUR/MWh]."""
 
 
+MIQP_ROOT_SLOTS = 6
+"""A root relaxation with more non-exclusive slots than this goes to SCIP at once
+(:meth:`BestResponseModel._solve_miqp`): the own search's tree grows as 2^slots where
+nearly equal patterns abound (2022-04-23: 16 slots, 2701 nodes)."""
+
+MIQP_TIME_LIMIT_S = 600.0
+"""Time limit of one SCIP solve of a best response (:meth:`BestResponseModel._solve_miqp`)
+[s]; measured 10 s on the hardest tree seen (2022-04-23)."""
+
+
 QP_RETRY_SETTINGS: tuple[dict[str, Any], ...] = (
     {"equilibrate_enable": False},
     {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7},
@@ -416,6 +426,7 @@ class BestResponseModel:
         self.group = self.block.copy()
         self.split = np.zeros(int(self.period[-1]) + 1 if t else 0, dtype=bool)
         self._split_delegate: BestResponseModel | None = None
+        self._miqp: tuple[cp.Problem, cp.Variable, cp.Variable] | None = None
         n_h = int(self.block[-1]) + 1 if t else 0
         self.b_mat = np.zeros((t, n_h))
         self.b_mat[np.arange(t), self.block] = 1.0
@@ -666,24 +677,43 @@ class BestResponseModel:
         """
         s = self.spec
         lo, hi = self._fee_limits(dlmp, discount, self.group)
-        # the group bounds, per fee variable (a variable's slots share one group)
-        var_group = np.zeros(self.b_mat.shape[1], dtype=int)
-        var_group[self.block] = self.group
+        var_group = self._var_group()
         return (
             np.minimum(s.fee_min_eur_per_mwh, lo[var_group]),
             np.maximum(s.fee_max_eur_per_mwh, hi[var_group]),
         )
 
+    def _var_group(self) -> npt.NDArray[np.int_]:
+        """Group of each fee variable (n_h,) (a variable's slots share one group)."""
+        var_group = np.zeros(self.b_mat.shape[1], dtype=int)
+        var_group[self.block] = self.group
+        return var_group
+
     def average_cap(self, dlmp: FloatArray, discount: FloatArray) -> float:
-        """Effective C^av of (16) [EUR/MWh]: max(C^av, Σ_t w_t C^lo_t), C^lo_t the lowest
-        price (15) allows, max(C^min, λ_t + φ̄_t e^lo_{h(t)}).
+        """Effective C^av of (16) [EUR/MWh]: max(C^av, Σ_t w_t C^lo_t), C^lo_t = λ_t +
+        φ̄_t ê_{g(t)} the lowest price (15) and the fee bounds allow, with ê_g =
+        max(e^lo_g, max_{t∈g} (C^min − λ_t)/φ̄_t) the lowest fee of the slots g sharing
+        it (:meth:`fee_bounds`, :meth:`_fee_limits`).
 
         The cap holds unless the DLMPs alone already put the cheapest allowed prices
-        above it (a congested day); then it yields to them, as the fee bounds do.
+        above it (a congested day); then it yields to them, as the fee bounds do. The
+        fee is shared within a group: one slot's C^min raises every price of its group
+        (2022-08-14: one quarter-hour at λ = −119 EUR/MWh in an hour otherwise near
+        −30 EUR/MWh, on a day averaging 400 EUR/MWh; C^lo_t = max(C^min, λ_t + φ̄_t
+        e^lo) per slot understated the lowest average by 0.2 EUR/MWh and the best
+        response was infeasible).
         """
-        lo_fee = np.asarray(self.fee_bounds(dlmp, discount)[0])[self.block]
-        c_lo = np.maximum(self.spec.price_min_eur_per_mwh, dlmp + discount * lo_fee)
-        return float(max(self.spec.price_avg_cap_eur_per_mwh, self.w_avg @ c_lo))
+        var_group = self._var_group()
+        low = np.maximum(
+            np.asarray(self.fee_bounds(dlmp, discount)[0]),
+            self._fee_limits(dlmp, discount, self.group)[1][var_group],
+        )
+        return float(
+            max(
+                self.spec.price_avg_cap_eur_per_mwh,
+                self.w_avg @ (dlmp + discount * low[self.block]),
+            )
+        )
 
     # ----------------------------------------------------------------- solve
     def _relax(self, bounds: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> float | None:
@@ -716,6 +746,15 @@ class BestResponseModel:
         assert last is not None
         raise last
 
+    def _n_violated(self) -> int:
+        """Slots of the last relaxation with charge and discharge, or buy and sell, both
+        above ``SIMULTANEOUS_TOL_MW``."""
+        n = 0
+        for a, b in ((self.r_c, self.r_d), (self.e_b, self.e_s)):
+            both = np.minimum(np.asarray(a.value), np.asarray(b.value))
+            n += int(np.count_nonzero(both > SIMULTANEOUS_TOL_MW))
+        return n
+
     def _violation(self) -> tuple[float, int, str]:
         rc, rd = np.asarray(self.r_c.value), np.asarray(self.r_d.value)
         eb, es = np.asarray(self.e_b.value), np.asarray(self.e_s.value)
@@ -725,7 +764,7 @@ class BestResponseModel:
             return float(vs[ks]), ks, "u"
         return float(vz[kz]), kz, "z"
 
-    def solve(self, gap_tol: float = 1e-7, max_nodes: int = 2000) -> BestResponse:
+    def solve(self, gap_tol: float = 1e-7, max_nodes: int = 100) -> BestResponse:
         """Exact best response by best-first branch and bound over u and z.
 
         Each node's QP relaxation is solved once, when the node is created. If the root
@@ -734,14 +773,17 @@ class BestResponseModel:
         and its value equals the relaxation bound, so it is the MIQP optimum: one QP is
         all it costs (the usual case at non-negative prices, where burning energy in
         the store or buying and selling at once only loses money). Otherwise branch and
-        bound runs and the incumbent is re-solved with its binaries fixed.
+        bound runs and the incumbent is re-solved with its binaries fixed. A root with
+        more than :data:`MIQP_ROOT_SLOTS` non-exclusive slots, or a tree that needs more
+        than ``max_nodes`` nodes, goes to SCIP (:meth:`_solve_miqp`).
 
         Raises
         ------
         InfeasibleError
             Via the solver, naming the model, if even the relaxation is infeasible.
         SolverError
-            If ``max_nodes`` is reached before the gap closes.
+            If SCIP does not reach an optimal status either (time limit
+            :data:`MIQP_TIME_LIMIT_S`).
         """
         if self._delegating:
             return self._split_model().solve(gap_tol, max_nodes)
@@ -755,6 +797,8 @@ class BestResponseModel:
         viol, k, which = self._violation()
         if viol <= SIMULTANEOUS_TOL_MW:
             return self._result(val, val, 1, time.perf_counter() - t0)
+        if self._n_violated() > MIQP_ROOT_SLOTS:
+            return self._solve_miqp(gap_tol, 1, t0)
         heap: list[tuple[float, int, tuple[FloatArray, ...], int, str]] = [
             (-val, 0, root, k, which)
         ]
@@ -772,9 +816,7 @@ class BestResponseModel:
                 nb[i0 + 1][k] = fix
                 nodes += 1
                 if nodes > max_nodes:
-                    raise SolverError(
-                        "aggregator_best_response", "node limit", f"{max_nodes} nodes"
-                    )
+                    return self._solve_miqp(gap_tol, nodes, t0)
                 v = self._relax(tuple(nb))  # type: ignore[arg-type]
                 if v is None or v <= best_val:
                     continue
@@ -791,6 +833,51 @@ class BestResponseModel:
         if final is None:
             raise SolverError("aggregator_best_response", "fixed binaries infeasible", "")
         return self._result(final, max(bound, final), nodes, time.perf_counter() - t0)
+
+    def _solve_miqp(self, gap_tol: float, nodes: int, t0: float) -> BestResponse:
+        """The MIQP (14)–(21) with u and z binary, by SCIP's branch and cut; then the QP at
+        SCIP's binaries by Clarabel (the decision), bounded by SCIP's dual bound.
+
+        For the trees the best-first search cannot close in its node limit: hours of
+        deeply negative DLMPs, where the relaxation burns energy in the store in every
+        slot (2022-04-23, −222 EUR/MWh for 5 hours: 16 slots, 2701 nodes, 290 s by the
+        own search against 10 s by SCIP). ``gap_tol`` is SCIP's relative gap limit; the
+        result's ``bound_eur`` is SCIP's dual bound, so ``gap_rel`` states what is proved.
+        """
+        t = self.n_slots
+        if self._miqp is None:
+            ub, zb = cp.Variable(t, boolean=True), cp.Variable(t, boolean=True)
+            cons = [*self.problem.constraints, self.u == ub, self.z == zb]
+            self._miqp = (cp.Problem(self.problem.objective, cons), ub, zb)
+        prob, ub, zb = self._miqp
+        self.u_lo.value, self.u_hi.value = np.zeros(t), np.ones(t)
+        self.z_lo.value, self.z_hi.value = np.zeros(t), np.ones(t)
+        name = "aggregator_best_response_miqp"
+        try:
+            solve_cvxpy(
+                prob,
+                name=name,
+                kind="milp",
+                solver="SCIP",
+                scip_params={"limits/gap": gap_tol, "limits/time": MIQP_TIME_LIMIT_S},
+            )
+        except SolverError as exc:
+            # CVXPY reports SCIP's 'gaplimit' (the gap closed to gap_tol) as inaccurate
+            stats = prob.solver_stats.extra_stats if prob.solver_stats else None
+            done = stats is not None and stats["model"].getStatus() == "gaplimit"
+            if not done:
+                why = stats["model"].getStatus() if stats is not None else exc.status
+                raise SolverError(name, str(why), f"time limit {MIQP_TIME_LIMIT_S:.0f} s") from None
+        stats = prob.solver_stats.extra_stats or {}
+        scip = stats["model"]
+        abs_gap = abs(scip.getPrimalbound() - scip.getDualbound())
+        u = np.round(np.asarray(ub.value, dtype=float))
+        z = np.round(np.asarray(zb.value, dtype=float))
+        final = self._relax((u, u.copy(), z, z.copy()))
+        if final is None:
+            raise SolverError("aggregator_best_response_miqp", "fixed binaries infeasible", "")
+        bound = max(final, float(prob.value) + abs_gap)
+        return self._result(final, bound, nodes + int(scip.getNNodes()), time.perf_counter() - t0)
 
     def _integral_bounds(
         self, b: tuple[FloatArray, FloatArray, FloatArray, FloatArray]

@@ -137,6 +137,11 @@ class GameNotConverged(EvaggError):
                 "binaries of another decision earn more), and with binaries a pure "
                 "equilibrium need not exist"
             )
+            if len(gain):
+                why += (
+                    f"; to accept this point as an ε-equilibrium, state ε >= "
+                    f"{gain.iloc[-1]:.2g} EUR (epsilon_eur; evagg game --epsilon-eur)"
+                )
         where = f" on {day}" if day else ""
         super().__init__(
             f"game did not converge{where} in {iterations} iterations (last Δprice "
@@ -198,6 +203,15 @@ class GameSetup:
     anderson_depth, anderson_user_tol
         Depth m of the Anderson acceleration of the net loads (:class:`_Anderson`; 0:
         none), used while β = 1 and the users' residual is ≤ ``anderson_user_tol``.
+    epsilon_eur
+        Largest unilateral gain [EUR] at which a settled point whose plain best responses
+        lie elsewhere is accepted as an ε-equilibrium (default 0: never; only an exact
+        equilibrium, every best-response gap ≤ 1e-6 relative, is returned). With the
+        storage binaries of eq. (21) a pure equilibrium need not exist (2024-05-12:
+        stores cycling at −160 EUR/MWh, ε = 0.0061 EUR); the accepted point is the
+        decisions next to the settled loads, re-priced by the OPF and certified with
+        each aggregator's gap ≤ max(1e-6 relative, ``epsilon_eur``), its ε reported
+        (:attr:`Certificate.epsilon_eur`).
     price_tol_eur_per_mwh, load_tol_mw, user_tol, max_iter
         Convergence tolerances (DLMP change [EUR/MWh], |x^BR − x| [MW], max_n ‖L_n −
         P_n‖₁ [-]) and iteration limit.
@@ -230,6 +244,7 @@ class GameSetup:
     anderson_user_tol: float = 0.01
     coupling: str = "gauss-seidel"
     consistency_load_tol_mw: float = 1e-4
+    epsilon_eur: float = 0.0
     models: list[BestResponseModel] = field(default_factory=list)
     """Best-response models; by default one per aggregator with hourly fee periods (a
     fee per 15-min slot made each QP ~10x slower: dense 96 × 96 revenue terms)."""
@@ -242,6 +257,8 @@ class GameSetup:
                 raise InputError(name, getattr(self, name), "must lie in (0, 1]")
         if self.coupling not in ("gauss-seidel", "jacobi"):
             raise InputError("coupling", self.coupling, "'gauss-seidel' or 'jacobi'")
+        if not (np.isfinite(self.epsilon_eur) and self.epsilon_eur >= 0):
+            raise InputError("epsilon_eur", self.epsilon_eur, "must be a finite number >= 0")
         if not (np.isfinite(self.choice_temperature_eur) and self.choice_temperature_eur > 0):
             raise InputError("choice_temperature_eur", self.choice_temperature_eur, "must be > 0")
         if not self.models:
@@ -308,6 +325,11 @@ class Certificate:
         """All checks passed."""
         return all(r[3] for r in self.records)
 
+    @property
+    def epsilon_eur(self) -> float:
+        """ε of an accepted ε-equilibrium [EUR] (0 for an exact one)."""
+        return next((r[1] for r in self.records if r[0] == "epsilon_equilibrium_eur"), 0.0)
+
     def frame(self) -> pd.DataFrame:
         """The records as a table."""
         return pd.DataFrame(list(self.records), columns=["check", "value", "threshold", "passed"])
@@ -318,7 +340,10 @@ class DayOutcome:
     """A converged day: prices, decisions, choices, OPF, trajectory and certificate.
 
     ``points_earned``, ``recommended`` and ``user_cost_eur`` are per-user expectations
-    over the logit choice [points, -, EUR].
+    over the logit choice [points, -, EUR]; ``recommended_station`` (N,) the station
+    the system recommended to each user that day (§5.2). ``certificate.epsilon_eur`` is 0 for an
+    exact equilibrium, else the ε of an accepted ε-equilibrium
+    (:attr:`GameSetup.epsilon_eur`).
     """
 
     dlmp_eur_per_mwh: FloatArray
@@ -328,6 +353,7 @@ class DayOutcome:
     discount: FloatArray
     points_earned: FloatArray
     recommended: FloatArray
+    recommended_station: IntArray
     dso: DSOSolution
     trajectory: pd.DataFrame
     certificate: Certificate
@@ -582,22 +608,33 @@ def _deviation_gain(
     x_mw: FloatArray,
     slope: FloatArray,
     plain: list[BestResponse],
-) -> tuple[float, float]:
+) -> tuple[float, float, list[BestResponse]]:
     """What the plain best responses ``plain`` at ``dlmp`` gain over staying at ``x_mw``.
 
     Each aggregator's proximal best response anchored at x_k (weight max(ρ^floor, slope_k))
     is a decision near x_k; its profit (14) at the same DLMPs against the plain optimum's
     gives the largest unilateral gain [EUR] and that gain / max(1, |π*|) [-]: ``x`` is an
     ε-equilibrium of the aggregators with this ε (an upper estimate: the proximal decision
-    lies within the load tolerance of x, not on it).
+    lies within the load tolerance of x, not on it). The third item is those proximal
+    decisions (what :attr:`GameSetup.epsilon_eur` accepts).
     """
     weight = np.maximum(setup.rho_floor_eur_per_mw2h, slope)
-    gains = []
+    gains, near = [], []
     for k, best in enumerate(plain):
-        near = _respond(setup, k, dlmp[k], d0, phibar, weight[k], x_mw[k])
-        gains.append((best.profit_eur - near.profit_eur, max(1.0, abs(best.profit_eur))))
+        near.append(_respond(setup, k, dlmp[k], d0, phibar, weight[k], x_mw[k]))
+        gains.append((best.profit_eur - near[-1].profit_eur, max(1.0, abs(best.profit_eur))))
     eur, scale = max(gains, key=lambda g: g[0] / g[1])
-    return eur, eur / scale
+    return eur, eur / scale, near
+
+
+def _measure_far(setup: GameSetup, far: tuple) -> list[BestResponse]:
+    """Write the ε of a settled point whose plain best responses lie elsewhere into its
+    trajectory row (:func:`_deviation_gain`); return the decisions next to it."""
+    row, lam, d0, phibar, x_mw, slope, plain = far
+    row["deviation_gain_eur"], row["deviation_gain_rel"], near = _deviation_gain(
+        setup, lam, d0, phibar, x_mw, slope, plain
+    )
+    return near
 
 
 def _own_slope(setup: GameSetup, rho: FloatArray | None, sens: FloatArray | None) -> FloatArray:
@@ -822,7 +859,7 @@ def play_day(
         | None
     ) = None
     brs: list[BestResponse] = []
-    step, merit_prev, converged = setup.step_init, np.inf, False
+    step, merit_prev, converged, accepted = setup.step_init, np.inf, False, False
     ceiling = 1.0  # largest step β may grow back to (see below)
     flat = 0  # full steps in a row whose merit, above 1, fell by less than 2 %
     accel = _Anderson(setup.anderson_depth)
@@ -938,17 +975,30 @@ def play_day(
                     break
             elif r_x0 > setup.load_tol_mw:
                 far = (rows[-1], dlmp, d0, phibar, x, _own_slope(setup, rho, sens), brs)
-    if not converged and far is not None:
-        row, lam, d0_far, phibar_far, x_far, slope_far, plain_far = far
-        row["deviation_gain_eur"], row["deviation_gain_rel"] = _deviation_gain(
-            setup, lam, d0_far, phibar_far, x_far, slope_far, plain_far
-        )
+                if setup.epsilon_eur > 0:
+                    near = _measure_far(setup, far)
+                    clock.lap("best_response_s")
+                    if rows[-1]["deviation_gain_eur"] <= setup.epsilon_eur:
+                        brs, accepted, converged = near, True, True
+                        break
+    if not converged and far is not None and "deviation_gain_eur" not in far[0]:
+        _measure_far(setup, far)
     traj = pd.DataFrame(rows)
     if not converged:
         raise GameNotConverged(len(rows), traj)
     x = np.array([b.net_load_mw for b in brs])
     cert, final = certify(
-        setup, trips, prof, phi, dlmp, brs, x, prob, day.rec_station, _load_slope(setup, rho, sens)
+        setup,
+        trips,
+        prof,
+        phi,
+        dlmp,
+        brs,
+        x,
+        prob,
+        day.rec_station,
+        _load_slope(setup, rho, sens),
+        epsilon_eur=setup.epsilon_eur if accepted else 0.0,
     )
     clock.lap("certificate_s")
     occ = expected_loads(setup, prof, prob, phi)[2]
@@ -963,6 +1013,7 @@ def play_day(
         discount=phi,
         points_earned=earned if setup.points_on else np.zeros(prob.shape[0]),
         recommended=(prob * rec).sum(axis=1),
+        recommended_station=day.rec_station,
         dso=final,
         trajectory=traj,
         certificate=cert,
@@ -984,6 +1035,7 @@ def certify(
     recommended_station: IntArray | None = None,
     dlmp_slope: FloatArray | None = None,
     gap_tol: float = 1e-6,
+    epsilon_eur: float = 0.0,
 ) -> tuple[Certificate, DSOSolution]:
     """Certify a day's point as an equilibrium; raise ``VerificationError`` if it is not.
 
@@ -999,7 +1051,10 @@ def certify(
     * ``net_load_consistency``: max |x − net load of the best responses| [MW] ≤ 1e-6;
     * ``best_response_gap``: per aggregator (π* − π(decision))/max(1, |π*|) ≤ 1e-6, π*
       re-solved from scratch at the final DLMPs, π(decision) evaluated by eq. (14) on the
-      decision after checking its feasibility;
+      decision after checking its feasibility; with ``epsilon_eur`` > 0 (an accepted
+      ε-equilibrium, :attr:`GameSetup.epsilon_eur`) the threshold is max(1e-6,
+      ε/max(1, |π*|)) and a record ``epsilon_equilibrium_eur`` holds the largest
+      π* − π(decision) [EUR] against ε;
     * ``user_logit_residual``: max over users of ‖P_n − L_n‖₁ ≤ ``setup.user_tol``, L
       the logit response to the final prices, fees and expected queues (the users'
       probabilities are their own best (logit) response: a stochastic user equilibrium).
@@ -1018,6 +1073,7 @@ def certify(
     dx = float(np.abs(x_br - net_load_mw).max())
     recs.append(("net_load_consistency_mw", dx, 1e-6, dx <= 1e-6))
     d0, phibar, _ = expected_loads(setup, prof, probability, phi)
+    gains_eur = [0.0]
     for j, (m, b) in enumerate(zip(setup.models, brs, strict=True)):
         fresh = BestResponseModel(m.spec, m.eps, m.c_ref, m.dt_h, m.solver, m.slots_per_block)
         fresh.set_data(
@@ -1026,10 +1082,16 @@ def certify(
         opt_br = fresh.solve()
         feas = fresh.feasible(b)
         val = fresh.profit_of(b) if feas else -np.inf
-        gap = (opt_br.profit_eur - val) / max(1.0, abs(opt_br.profit_eur))
+        scale = max(1.0, abs(opt_br.profit_eur))
+        gap = (opt_br.profit_eur - val) / scale
+        most = max(gap_tol, epsilon_eur / scale)
         recs.append(
-            (f"best_response_gap_{m.spec.bus}", float(gap), gap_tol, bool(feas and gap <= gap_tol))
+            (f"best_response_gap_{m.spec.bus}", float(gap), most, bool(feas and gap <= most))
         )
+        gains_eur.append(float(gap * scale))
+    if epsilon_eur > 0:
+        worst = max(gains_eur)
+        recs.append(("epsilon_equilibrium_eur", worst, epsilon_eur, worst <= epsilon_eur))
     fee = np.array([b.fee_coef_eur_per_mwh for b in brs])
     if recommended_station is None:
         occ = expected_loads(setup, prof, probability, phi)[2]

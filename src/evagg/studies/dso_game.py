@@ -90,6 +90,7 @@ class Config(StudyConfig):
     choice_temperature_eur: float = Field(default=0.5, gt=0)
     step_init: float = Field(default=1.0, gt=0, le=1)
     max_iter: int = Field(default=150, ge=1)
+    epsilon_eur: float = Field(default=0.0, ge=0)
     fee_period_minutes: int = 60
     compare: bool = False
     proximal: bool = True
@@ -165,6 +166,8 @@ class DSOGameResult:
             "converged_days": int(self.days["converged"].sum()),
             "iterations_last_day": int(last["iterations"]),
             "max_best_response_gap": float(self.days["max_best_response_gap"].max()),
+            "epsilon_days": int((self.days["epsilon_eur"] > 0).sum()),
+            "max_epsilon_eur": float(self.days["epsilon_eur"].max()),
             "dso_cost_eur_last_day": float(last["dso_cost_eur"]),
             "profits_eur_last_day": {
                 str(b): float(last[f"profit_eur_{b}"]) for b in self.config.aggregators
@@ -279,6 +282,7 @@ def _day_setup(
         max_iter=cfg.max_iter,
         fee_slots=max(1, cfg.fee_period_minutes // cfg.slot_minutes),
         proximal=cfg.proximal,
+        epsilon_eur=cfg.epsilon_eur,
     )
 
 
@@ -407,6 +411,7 @@ def _day_row(
         "iterations": len(out.trajectory),
         "max_best_response_gap": float(br.max()),
         "certificate_holds": bool(out.certificate.holds),
+        "epsilon_eur": out.certificate.epsilon_eur,
         "dso_cost_eur": float(out.dso.opf.objective_eur),
         "user_cost_eur": float(out.user_cost_eur.sum()),
         "peak_mw": out.dso.peak_mw,
