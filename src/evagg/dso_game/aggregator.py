@@ -864,18 +864,18 @@ class BestResponseModel:
         except SolverError as exc:
             # CVXPY reports SCIP's 'gaplimit' (the gap closed to gap_tol) as inaccurate
             stats = prob.solver_stats.extra_stats if prob.solver_stats else None
-            done = stats is not None and stats["model"].getStatus() == "gaplimit"
-            if not done:
-                why = stats["model"].getStatus() if stats is not None else exc.status
-                raise SolverError(name, str(why), f"time limit {MIQP_TIME_LIMIT_S:.0f} s") from None
-        stats = prob.solver_stats.extra_stats or {}
-        scip = stats["model"]
+            why = stats["model"].getStatus() if stats is not None else exc.status
+            if why != "gaplimit":
+                raise SolverError(
+                    name, str(why), f"SCIP, time limit {MIQP_TIME_LIMIT_S:.0f} s"
+                ) from None
+        scip = (prob.solver_stats.extra_stats or {})["model"]
         abs_gap = abs(scip.getPrimalbound() - scip.getDualbound())
         u = np.round(np.asarray(ub.value, dtype=float))
         z = np.round(np.asarray(zb.value, dtype=float))
         final = self._relax((u, u.copy(), z, z.copy()))
         if final is None:
-            raise SolverError("aggregator_best_response_miqp", "fixed binaries infeasible", "")
+            raise SolverError(name, "fixed binaries infeasible", "")
         bound = max(final, float(prob.value) + abs_gap)
         return self._result(final, bound, nodes + int(scip.getNNodes()), time.perf_counter() - t0)
 

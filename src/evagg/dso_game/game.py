@@ -212,8 +212,10 @@ class GameSetup:
         equilibrium, every best-response gap ≤ 1e-6 relative, is returned). With the
         storage binaries of eq. (21) a pure equilibrium need not exist (2024-05-12:
         stores cycling at −160 EUR/MWh, ε = 0.0061 EUR); the accepted point is the
-        decisions next to the settled loads, re-priced by the OPF and certified with
-        each aggregator's gap ≤ max(1e-6 relative, ``epsilon_eur``), its ε reported
+        decisions next to the settled loads (proximal best responses anchored at them,
+        at the settled DLMPs, which the certificate checks against the OPF at those
+        decisions' loads), certified with each aggregator's gap ≤ max(1e-6 relative,
+        ``epsilon_eur``), its ε reported
         (:attr:`Certificate.epsilon_eur`).
     settled_far_limit
         The iteration gives up (``GameNotConverged``) after this many settled points in a
