@@ -167,6 +167,31 @@ def test_non_convergence_names_the_day_and_a_fixed_point_that_is_no_best_respons
     assert "plain best responses" not in str(GameNotConverged(45, pd.DataFrame([row])))
 
 
+def test_non_convergence_names_a_slow_tail_but_not_a_cycle() -> None:
+    """A day still approaching its point when max_iter ends (the shape of 2023-06-10:
+    loads moving ~1e-4 MW an iteration and shrinking, the voltage violation at bus 23
+    shrinking) is named a slow tail with the advice to raise max_iter; a cycle (loads
+    alternating between two points) is not."""
+    n = np.arange(60)
+    base = {"max_dprice_eur_per_mwh": 0.4, "max_dprice_bus": 23, "max_dprice_slot": 52}
+    tail = pd.DataFrame(
+        {
+            **base,
+            "max_dload_mw": 2e-4 * 0.98**n,
+            "user_residual": 1.5e-3,
+            "voltage_violation_pu": 0.002 - 1e-5 * n,
+        }
+    )
+    msg = str(GameNotConverged(60, tail, "day 1 (2023-06-10)"))
+    assert "still approaching, not cycling" in msg and "--max-iter" in msg
+    assert "violated by 0.0014 pu (0.0016 pu 20 iterations before)" in msg
+    cycle = tail.assign(max_dload_mw=np.where(n % 2 == 0, 2e-4, 5e-4))
+    assert "approaching" not in str(GameNotConverged(60, cycle))
+    growing = tail.assign(voltage_violation_pu=0.002 + 1e-5 * n)
+    assert "approaching" not in str(GameNotConverged(60, growing))
+    assert "approaching" not in str(GameNotConverged(30, tail.iloc[:30]))
+
+
 def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) -> None:
     """Day 2 of a 2-day run does not converge (forced): the error names it, carries day
     1's certified row, and `evagg game --json` writes them and prints pure JSON."""
@@ -203,6 +228,12 @@ def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) 
     got = json.loads(res.stdout)
     assert got["converged"] is False and got["days_certified"] == 1
     assert (tmp_path / "days_done.csv").exists()
+    monkeypatch.setattr(study, "play_day", real)
+    one = ["game", "--days", "1", "--users", "20", "--slot-minutes", "60", "--max-iter", "1"]
+    res = CliRunner().invoke(app, [*one, "--json", "--out", str(tmp_path / "one")])
+    assert res.exit_code == 1  # one iteration cannot certify the day (it takes ~6)
+    got = json.loads(res.stdout)
+    assert got["converged"] is False and got["iterations"] == 1
 
 
 def test_dlmp_consistency_slack_bounds_every_load_moving() -> None:

@@ -39,6 +39,13 @@ def game(
             "than this [EUR] by deviating (default 0: exact equilibria only).",
         ),
     ] = 0.0,
+    max_iter: Annotated[
+        int,
+        typer.Option(
+            "--max-iter",
+            help="Outer iterations per day before the day is declared not converged.",
+        ),
+    ] = 150,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("evagg-out/game"),
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only the summary as JSON.")
@@ -66,6 +73,7 @@ def game(
         compare=compare,
         seed=seed,
         epsilon_eur=epsilon_eur,
+        max_iter=max_iter,
     )
     err = Console(stderr=True)
     try:
