@@ -167,11 +167,12 @@ def test_non_convergence_names_the_day_and_a_fixed_point_that_is_no_best_respons
     assert "plain best responses" not in str(GameNotConverged(45, pd.DataFrame([row])))
 
 
-def test_non_convergence_names_a_slow_tail_but_not_a_cycle() -> None:
+def test_non_convergence_names_a_slow_tail_and_a_damped_cycle_apart() -> None:
     """A day still approaching its point when max_iter ends (the shape of 2023-06-10:
     loads moving ~1e-4 MW an iteration and shrinking, the voltage violation at bus 23
     shrinking) is named a slow tail with the advice to raise max_iter; a cycle (loads
-    alternating between two points) is not."""
+    alternating between two points) is not, and one at the step's floor with the users
+    settled is named a cycle between near-tied best responses."""
     n = np.arange(60)
     base = {"max_dprice_eur_per_mwh": 0.4, "max_dprice_bus": 23, "max_dprice_slot": 52}
     tail = pd.DataFrame(
@@ -190,6 +191,20 @@ def test_non_convergence_names_a_slow_tail_but_not_a_cycle() -> None:
     growing = tail.assign(voltage_violation_pu=0.002 + 1e-5 * n)
     assert "approaching" not in str(GameNotConverged(60, growing))
     assert "approaching" not in str(GameNotConverged(30, tail.iloc[:30]))
+    # 2023-07-02's shape: β at its floor, users settled, the best responses 0.06-0.1 MW
+    # away and not closing in, profits within 0.005 EUR
+    jumping = tail.assign(
+        step=0.05,
+        user_residual=1e-4,
+        max_dload_mw=np.where(n % 2 == 0, 0.065, 0.095),
+        profit_eur=np.where(n % 2 == 0, 2346.365, 2346.37),
+    )
+    msg = str(GameNotConverged(60, jumping))
+    assert "keep jumping 0.065–0.095 MW away" in msg and "profit varying by 0.005 EUR" in msg
+    assert "approaching" not in msg and "pure equilibrium need not exist" in msg
+    closing = jumping.assign(max_dload_mw=0.1 * 0.95**n)
+    assert "keep jumping" not in str(GameNotConverged(60, closing))
+    assert "keep jumping" not in str(GameNotConverged(60, jumping.assign(step=0.5)))
 
 
 def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) -> None:

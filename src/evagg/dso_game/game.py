@@ -110,7 +110,7 @@ class GameNotConverged(EvaggError):
         self.days_done = pd.DataFrame()
         """Rows of the days certified before this one (set by the multi-day study)."""
         last = trajectory.iloc[-1]
-        why = _slow_approach(trajectory)
+        why = _slow_approach(trajectory) or _damped_cycle(trajectory)
         if not why and last["voltage_violation_pu"] > 0 and last["max_dprice_eur_per_mwh"] > 1.0:
             why = (
                 f"; the DLMPs jump by up to {last['max_dprice_eur_per_mwh']:.0f} EUR/MWh at "
@@ -185,6 +185,45 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
         f"iterations, and the DLMPs still move by up to {last['max_dprice_eur_per_mwh']:.3g} "
         f"EUR/MWh at bus {int(last['max_dprice_bus'])}, slot {int(last['max_dprice_slot'])}"
         f"{where}: a slow tail; more iterations may converge (max_iter; evagg game --max-iter)"
+    )
+
+
+def _damped_cycle(trajectory: pd.DataFrame, window: int = 20) -> str:
+    """Why-clause of a day whose best responses keep jumping while the step is at its
+    floor (empty otherwise).
+
+    Over the last ``window`` iterations: median step β ≤ 0.1, the users settled (median
+    residual ≤ 1e-3), the loads' proposals still more than 1e-3 MW from the iterate
+    (median) and not closing in (≥ 0.9 of the ``window`` before). Measured on
+    2023-07-02 (−500 EUR/MWh at 13:00): from iteration 50 to 150 at β ≈ 0.05, the best
+    responses lay 0.06–0.10 MW from the iterate while the total profit varied by 0.0054
+    EUR: near-tied decisions (the binaries make the best response discontinuous).
+    """
+    if len(trajectory) < 2 * window or "step" not in trajectory:
+        return ""
+    tail = trajectory.iloc[-window:]
+    dload = trajectory["max_dload_mw"].to_numpy()
+    now, before = float(np.median(dload[-window:])), float(np.median(dload[-2 * window : -window]))
+    if not (
+        float(tail["step"].median()) <= 0.1
+        and float(tail["user_residual"].median()) <= 1e-3
+        and now > 1e-3
+        and now >= 0.9 * before
+    ):
+        return ""
+    spread = ""
+    if "profit_eur" in tail:
+        spread = f", their total profit varying by {np.ptp(tail['profit_eur'].to_numpy()):.2g} EUR"
+    last = trajectory.iloc[-1]
+    return (
+        f"; the best responses keep jumping {dload[-window:].min():.2g}–"
+        f"{dload[-window:].max():.2g} MW away from the iterate with the step at its floor "
+        f"(β = {float(tail['step'].median()):.2g}) and the users settled{spread}; the DLMPs "
+        f"move most at bus {int(last['max_dprice_bus'])}, slot "
+        f"{int(last['max_dprice_slot'])}: the best response jumps between near-tied "
+        "decisions (with the storage and market binaries it is discontinuous), the damped "
+        "iteration cycles between them and a pure equilibrium need not exist (epsilon_eur "
+        "accepts settled points only, not this cycle)"
     )
 
 
