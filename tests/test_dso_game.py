@@ -207,6 +207,20 @@ def test_non_convergence_names_a_slow_tail_and_a_damped_cycle_apart() -> None:
     assert "keep jumping" not in str(GameNotConverged(60, jumping.assign(step=0.5)))
 
 
+def test_progress_reports_each_iteration_of_a_day() -> None:
+    """A long day shows its iterations: the progress callback gets one description per
+    outer iteration, naming it and its DLMP and load changes (the CLI's progress bar)."""
+    seen: list[str] = []
+    res = study.run(
+        study.Config(days=1, n_users=20, slot_minutes=60),
+        progress=lambda s, i, n: seen.append(s),
+    )
+    iters = [s for s in seen if ": iteration " in s]
+    assert len(iters) == int(res.days["iterations"].iloc[0]) >= 2
+    assert iters[0].startswith("day 1/1 (2024-06-12): iteration 1, ΔDLMP ")
+    assert "EUR/MWh, Δload" in iters[-1] and seen[-1] == "done"
+
+
 def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) -> None:
     """Day 2 of a 2-day run does not converge (forced): the error names it, carries day
     1's certified row, and `evagg game --json` writes them and prints pure JSON."""
@@ -226,11 +240,11 @@ def test_a_failed_day_keeps_the_certified_days_before_it(monkeypatch, tmp_path) 
         "max_dprice_slot": 3,
     }
 
-    def flaky(setup, trips, points):  # type: ignore[no-untyped-def]
+    def flaky(setup, trips, points, **kw):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) % 2 == 0:
             raise GameNotConverged(3, pd.DataFrame([row]))
-        return real(setup, trips, points)
+        return real(setup, trips, points, **kw)
 
     monkeypatch.setattr(study, "play_day", flaky)
     cfg = study.Config(days=2, n_users=20, slot_minutes=60)

@@ -59,6 +59,7 @@ raises :class:`evagg.VerificationError`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -879,6 +880,7 @@ def play_day(
     trips: Trips,
     points: FloatArray,
     initial_probability: FloatArray | None = None,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
 ) -> DayOutcome:
     """Iterate the game for one day until convergence, then certify.
 
@@ -893,6 +895,8 @@ def play_day(
     initial_probability
         Users' starting choice probabilities (N, K·S) (default: each user at her
         nearest station, no shift).
+    on_iteration
+        Called with each outer iteration's trajectory row (e.g. a progress display).
 
     Raises
     ------
@@ -1012,6 +1016,8 @@ def play_day(
                 **{k: v for k, v in clock.t.items()},
             }
         )
+        if on_iteration is not None:
+            on_iteration(rows[-1])
         merit = max(r_u / setup.user_tol, r_x / setup.load_tol_mw)
         # halve on growth by > 10 % above the tolerances: within them (or by a few %)
         # the merit's changes are the users' inner-loop noise (see the module doc)

@@ -437,10 +437,29 @@ def _day_row(
     return row
 
 
+def _iteration_progress(
+    progress: Callable[[str, int, int], None], what: str, done: int, days: int
+) -> Callable[[dict[str, float]], None]:
+    """A day's per-iteration progress: iteration, ΔDLMP, Δload and the users' residual."""
+
+    def tick(row: dict[str, float]) -> None:
+        progress(
+            f"{what}: iteration {int(row['iteration'])}, ΔDLMP "
+            f"{row['max_dprice_eur_per_mwh']:.3g} EUR/MWh, Δload {row['max_dload_mw']:.1e} MW, "
+            f"users {row['user_residual']:.1e}",
+            done,
+            days,
+        )
+
+    return tick
+
+
 def run(config: Config, progress: Callable[[str, int, int], None] | None = None) -> DSOGameResult:
     """Play ``config.days`` days, accumulate points, certify each day, compare cases.
 
-    ``progress(description, days_done, days)`` is called before each day and at the end.
+    ``progress(description, days_done, days)`` is called before each day, after each of
+    its outer iterations (the description then names the iteration, the largest DLMP and
+    load changes and the users' residual) and at the end.
     A day that does not converge raises :class:`evagg.dso_game.GameNotConverged` naming
     the day and its date.
     """
@@ -465,10 +484,13 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
         trips = draw_trips(
             users, setup.n_slots, np.random.default_rng([cfg.seed, d]), day.dayofweek >= 5
         )
+        what = f"day {d + 1}/{cfg.days} ({day.date()})"
+        tick = None
         if progress is not None:
-            progress(f"day {d + 1}/{cfg.days} ({day.date()})", d, cfg.days)
+            progress(what, d, cfg.days)
+            tick = _iteration_progress(progress, what, d, cfg.days)
         try:
-            out = play_day(setup, trips, points)
+            out = play_day(setup, trips, points, on_iteration=tick)
         except GameNotConverged as exc:
             failed = GameNotConverged(exc.iterations, exc.trajectory, f"day {d + 1} ({day.date()})")
             failed.days_done = pd.DataFrame(rows)  # the certified days before it
