@@ -184,13 +184,13 @@ def test_non_convergence_names_a_slow_tail_and_a_damped_cycle_apart() -> None:
         }
     )
     msg = str(GameNotConverged(60, tail, "day 1 (2023-06-10)"))
-    assert "still approaching, not cycling" in msg and "--max-iter" in msg
+    assert "still drift towards a point" in msg and "--max-iter" in msg
     assert "violated by 0.0014 pu (0.0016 pu 20 iterations before)" in msg
     cycle = tail.assign(max_dload_mw=np.where(n % 2 == 0, 2e-4, 5e-4))
-    assert "approaching" not in str(GameNotConverged(60, cycle))
+    assert "drift towards" not in str(GameNotConverged(60, cycle))
     growing = tail.assign(voltage_violation_pu=0.002 + 1e-5 * n)
-    assert "approaching" not in str(GameNotConverged(60, growing))
-    assert "approaching" not in str(GameNotConverged(30, tail.iloc[:30]))
+    assert "drift towards" not in str(GameNotConverged(60, growing))
+    assert "drift towards" not in str(GameNotConverged(30, tail.iloc[:30]))
     # 2023-07-02's shape: β at its floor, users settled, the best responses 0.06-0.1 MW
     # away and not closing in, profits within 0.005 EUR
     jumping = tail.assign(
@@ -200,8 +200,20 @@ def test_non_convergence_names_a_slow_tail_and_a_damped_cycle_apart() -> None:
         profit_eur=np.where(n % 2 == 0, 2346.365, 2346.37),
     )
     msg = str(GameNotConverged(60, jumping))
-    assert "keep jumping 0.065–0.095 MW away" in msg and "profit varying by 0.005 EUR" in msg
-    assert "approaching" not in msg and "pure equilibrium need not exist" in msg
+    assert "keep jumping 0.065–0.095 MW away" in msg and "profit varying by only 0.005" in msg
+    assert "drift towards" not in msg and "pure equilibrium need not exist" in msg
+    # a voltage swing that halved β to its floor is no near-tie: named as the swing
+    swing = jumping.assign(
+        max_dprice_eur_per_mwh=np.where(n % 2 == 0, 80.0, 120.0),
+        voltage_violation_pu=0.01,
+        profit_eur=np.where(n % 2 == 0, 2000.0, 2400.0),
+    )
+    msg = str(GameNotConverged(60, swing))
+    assert "keep jumping" not in msg and "loads swing across the voltage limit" in msg
+    # a settled point 55 iterations back is history: the slow tail is named, not it
+    old = tail.assign(plain_br_dload_mw=np.where(n == 5, 0.02, np.nan))
+    msg = str(GameNotConverged(60, old))
+    assert "drift towards" in msg and "settled" not in msg
     closing = jumping.assign(max_dload_mw=0.1 * 0.95**n)
     assert "keep jumping" not in str(GameNotConverged(60, closing))
     assert "keep jumping" not in str(GameNotConverged(60, jumping.assign(step=0.5)))

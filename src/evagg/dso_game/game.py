@@ -120,8 +120,12 @@ class GameNotConverged(EvaggError):
                 f"{last['voltage_violation_pu']:.4f} pu: the aggregators' loads swing "
                 "across the voltage limit, whose penalty sets the price"
             )
-        tested = trajectory.get("plain_br_dload_mw", pd.Series(dtype=float)).dropna()
-        plain = float(tested.iloc[-1]) if len(tested) else np.nan
+        # the settled-far clause below speaks of the last settled point only if it is
+        # recent (within 20 iterations); an older one is history, not the reason
+        col = trajectory.get("plain_br_dload_mw", pd.Series(np.nan, index=trajectory.index))
+        tested = np.flatnonzero(col.notna().to_numpy())
+        recent = len(tested) > 0 and tested[-1] >= len(trajectory) - 20
+        plain = float(col.iloc[tested[-1]]) if recent else np.nan
         if np.isfinite(plain) and plain > 1e-3 and last["max_dload_mw"] <= 1e-3:
             gain = trajectory.get("deviation_gain_eur", pd.Series(dtype=float)).dropna()
             rel = trajectory.get("deviation_gain_rel", pd.Series(dtype=float)).dropna()
@@ -154,13 +158,21 @@ class GameNotConverged(EvaggError):
         )
 
 
-def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
-    """Why-clause of a day whose iterates still approach a point (empty if they do not).
+def _halves(trajectory: pd.DataFrame, column: str, window: int) -> tuple[float, float]:
+    """Median of ``column`` over the last ``window`` rows and over the ``window`` before."""
+    v = trajectory[column].to_numpy(dtype=float)
+    return float(np.median(v[-window:])), float(np.median(v[-2 * window : -window]))
 
-    Still approaching: over the last ``window`` iterations the median load change per
-    iteration fell below 0.9 of the ``window`` before and is at most 1e-3 MW (the default
-    load tolerance), and a violated voltage limit, if any, is smaller than ``window``
-    iterations earlier. Measured on 2023-06-10 (6 negative hours down to −56 EUR/MWh;
+
+def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
+    """Why-clause of a day whose iterates still drift towards a point (empty otherwise).
+
+    Over the last ``window`` iterations against the ``window`` before: the best
+    responses' median distance from the iterate (``max_dload_mw``, taken before the
+    step) fell below 0.9 of its value and is at most 1e-3 MW (the default load
+    tolerance); a violated voltage limit, if any, is smaller than ``window`` iterations
+    earlier; the DLMPs move by at most 1 EUR/MWh and the users' residual is at most 1e-2
+    (medians: no swing). Measured on 2023-06-10 (6 negative hours down to −56 EUR/MWh;
     the voltage limit at bus 23 violated by 0.0034 pu at iteration 1): 150 iterations
     ended at Δprice 0.085 EUR/MWh with the violation shrinking by ~5e-6 pu an iteration;
     with ``max_iter`` = 600 the day was certified after 479 iterations (337 s, violation
@@ -168,10 +180,14 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
     """
     if len(trajectory) < 2 * window:
         return ""
-    dload = trajectory["max_dload_mw"].to_numpy()
-    now, before = float(np.median(dload[-window:])), float(np.median(dload[-2 * window : -window]))
+    now, before = _halves(trajectory, "max_dload_mw", window)
     viol = trajectory["voltage_violation_pu"].to_numpy()
-    if not (now < 0.9 * before and now <= 1e-3 and (viol[-1] <= 0 or viol[-1] < viol[-window - 1])):
+    calm = (
+        _halves(trajectory, "max_dprice_eur_per_mwh", window)[0] <= 1.0
+        and _halves(trajectory, "user_residual", window)[0] <= 1e-2
+    )
+    shrinking = viol[-1] <= 0 or viol[-1] < viol[-window - 1]
+    if not (now < 0.9 * before and now <= 1e-3 and shrinking and calm):
         return ""
     last = trajectory.iloc[-1]
     where = (
@@ -181,8 +197,8 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
         else ""
     )
     return (
-        f"; the iterates are still approaching, not cycling: the median load change per "
-        f"iteration fell from {before:.2g} to {now:.2g} MW over the last {2 * window} "
+        f"; the iterates still drift towards a point: the best responses' median distance "
+        f"from the iterate fell from {before:.2g} to {now:.2g} MW over the last {2 * window} "
         f"iterations, and the DLMPs still move by up to {last['max_dprice_eur_per_mwh']:.3g} "
         f"EUR/MWh at bus {int(last['max_dprice_bus'])}, slot {int(last['max_dprice_slot'])}"
         f"{where}: a slow tail; more iterations may converge (max_iter; evagg game --max-iter)"
@@ -190,37 +206,41 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
 
 
 def _damped_cycle(trajectory: pd.DataFrame, window: int = 20) -> str:
-    """Why-clause of a day whose best responses keep jumping while the step is at its
-    floor (empty otherwise).
+    """Why-clause of a day whose best responses keep jumping between near-tied decisions
+    while the step is at its floor (empty otherwise).
 
-    Over the last ``window`` iterations: median step β ≤ 0.1, the users settled (median
-    residual ≤ 1e-3), the loads' proposals still more than 1e-3 MW from the iterate
-    (median) and not closing in (≥ 0.9 of the ``window`` before). Measured on
-    2023-07-02 (−500 EUR/MWh at 13:00): from iteration 50 to 150 at β ≈ 0.05, the best
-    responses lay 0.06–0.10 MW from the iterate while the total profit varied by 0.0054
-    EUR: near-tied decisions (the binaries make the best response discontinuous).
+    Over the last ``window`` iterations: median step β ≤ 0.1; the users settled (median
+    residual ≤ 1e-3); no voltage swing (median Δprice ≤ 1 EUR/MWh); the best responses
+    more than 1e-3 MW from the iterate (median) and not closing in (≥ 0.9 of the
+    ``window`` before); their total profit within 1e-5 of its size (near-tied).
+    Measured on 2023-07-02 (−500 EUR/MWh at 13:00): from iteration 50 to 150 at β ≈ 0.05
+    the best responses lay 0.06–0.10 MW from the iterate while the total profit varied by
+    0.0054 EUR (2.3e-6 of it): near-tied decisions (the binaries make the best response
+    discontinuous).
     """
-    if len(trajectory) < 2 * window or "step" not in trajectory:
+    need = {"step", "profit_eur"}
+    if len(trajectory) < 2 * window or not need <= set(trajectory.columns):
         return ""
     tail = trajectory.iloc[-window:]
-    dload = trajectory["max_dload_mw"].to_numpy()
-    now, before = float(np.median(dload[-window:])), float(np.median(dload[-2 * window : -window]))
+    now, before = _halves(trajectory, "max_dload_mw", window)
+    profit = tail["profit_eur"].to_numpy(dtype=float)
+    spread = float(np.ptp(profit))
     if not (
         float(tail["step"].median()) <= 0.1
         and float(tail["user_residual"].median()) <= 1e-3
+        and float(tail["max_dprice_eur_per_mwh"].median()) <= 1.0
         and now > 1e-3
         and now >= 0.9 * before
+        and spread <= 1e-5 * max(1.0, float(np.abs(profit).max()))
     ):
         return ""
-    spread = ""
-    if "profit_eur" in tail:
-        spread = f", their total profit varying by {np.ptp(tail['profit_eur'].to_numpy()):.2g} EUR"
+    dist = tail["max_dload_mw"].to_numpy(dtype=float)
     last = trajectory.iloc[-1]
     return (
-        f"; the best responses keep jumping {dload[-window:].min():.2g}–"
-        f"{dload[-window:].max():.2g} MW away from the iterate with the step at its floor "
-        f"(β = {float(tail['step'].median()):.2g}) and the users settled{spread}; the DLMPs "
-        f"move most at bus {int(last['max_dprice_bus'])}, slot "
+        f"; the best responses keep jumping {dist.min():.2g}–{dist.max():.2g} MW away from "
+        f"the iterate with the step at its floor (β = {float(tail['step'].median()):.2g}) "
+        f"and the users settled, their total profit varying by only {spread:.2g} EUR; the "
+        f"DLMPs move most at bus {int(last['max_dprice_bus'])}, slot "
         f"{int(last['max_dprice_slot'])}: the best response jumps between near-tied "
         "decisions (with the storage and market binaries it is discontinuous), the damped "
         "iteration cycles between them and a pure equilibrium need not exist (epsilon_eur "

@@ -505,7 +505,11 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
     days = pd.DataFrame(rows)
     comp = pd.DataFrame()
     if cfg.compare:
-        comp = _compare(cfg, feeder, users, day, trips, points, out)
+        tick = None
+        if progress is not None:
+            case = "(ii) game without points" if cfg.points else "(iii) game with points"
+            tick = _iteration_progress(progress, f"comparison {case}", cfg.days, cfg.days)
+        comp = _compare(cfg, feeder, users, day, trips, points, out, tick)
     prices = pd.DataFrame(
         {
             **{f"dlmp_{s.bus}": out.dlmp_eur_per_mwh[k] for k, s in enumerate(setup.specs)},
@@ -559,14 +563,17 @@ def _compare(
     trips: Trips,
     points: np.ndarray,
     out_main: DayOutcome,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
 ) -> pd.DataFrame:
     rows = []
     off = _day_setup(cfg, feeder, users, day, points_on=False)
     rows.append(_uncoordinated(off, trips))
-    out_off = out_main if not cfg.points else play_day(off, trips, points)
+    out_off = (
+        out_main if not cfg.points else play_day(off, trips, points, on_iteration=on_iteration)
+    )
     rows.append(_case_row("ii_game_without_points", off, trips, out_off))
     on = _day_setup(cfg, feeder, users, day, points_on=True)
-    out_on = out_main if cfg.points else play_day(on, trips, points)
+    out_on = out_main if cfg.points else play_day(on, trips, points, on_iteration=on_iteration)
     rows.append(_case_row("iii_game_with_points", on, trips, out_on))
     rows.append(_central(on, trips, out_on))
     comp = pd.DataFrame(rows)
