@@ -121,10 +121,10 @@ class GameNotConverged(EvaggError):
                 "across the voltage limit, whose penalty sets the price"
             )
         # the settled-far clause below speaks of the last settled point only if it is
-        # recent (within 20 iterations); an older one is history, not the reason
+        # recent (within DIAGNOSIS_WINDOW iterations); an older one is history, not the reason
         col = trajectory.get("plain_br_dload_mw", pd.Series(np.nan, index=trajectory.index))
         tested = np.flatnonzero(col.notna().to_numpy())
-        recent = len(tested) > 0 and tested[-1] >= len(trajectory) - 20
+        recent = len(tested) > 0 and tested[-1] >= len(trajectory) - DIAGNOSIS_WINDOW
         plain = float(col.iloc[tested[-1]]) if recent else np.nan
         if np.isfinite(plain) and plain > 1e-3 and last["max_dload_mw"] <= 1e-3:
             gain = trajectory.get("deviation_gain_eur", pd.Series(dtype=float)).dropna()
@@ -158,13 +158,18 @@ class GameNotConverged(EvaggError):
         )
 
 
+DIAGNOSIS_WINDOW = 20
+"""Iterations over which :class:`GameNotConverged` reads a trend off the trajectory
+(the last window against the one before)."""
+
+
 def _halves(trajectory: pd.DataFrame, column: str, window: int) -> tuple[float, float]:
     """Median of ``column`` over the last ``window`` rows and over the ``window`` before."""
     v = trajectory[column].to_numpy(dtype=float)
     return float(np.median(v[-window:])), float(np.median(v[-2 * window : -window]))
 
 
-def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
+def _slow_approach(trajectory: pd.DataFrame, window: int = DIAGNOSIS_WINDOW) -> str:
     """Why-clause of a day whose iterates still drift towards a point (empty otherwise).
 
     Over the last ``window`` iterations against the ``window`` before: the best
@@ -187,7 +192,7 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
         and _halves(trajectory, "user_residual", window)[0] <= 1e-2
     )
     shrinking = viol[-1] <= 0 or viol[-1] < viol[-window - 1]
-    if not (now < 0.9 * before and now <= 1e-3 and shrinking and calm):
+    if not (now < 0.9 * before and now <= GameSetup.load_tol_mw and shrinking and calm):
         return ""
     last = trajectory.iloc[-1]
     where = (
@@ -205,7 +210,7 @@ def _slow_approach(trajectory: pd.DataFrame, window: int = 20) -> str:
     )
 
 
-def _damped_cycle(trajectory: pd.DataFrame, window: int = 20) -> str:
+def _damped_cycle(trajectory: pd.DataFrame, window: int = DIAGNOSIS_WINDOW) -> str:
     """Why-clause of a day whose best responses keep jumping between near-tied decisions
     while the step is at its floor (empty otherwise).
 
@@ -227,9 +232,9 @@ def _damped_cycle(trajectory: pd.DataFrame, window: int = 20) -> str:
     spread = float(np.ptp(profit))
     if not (
         float(tail["step"].median()) <= 0.1
-        and float(tail["user_residual"].median()) <= 1e-3
+        and float(tail["user_residual"].median()) <= GameSetup.user_tol
         and float(tail["max_dprice_eur_per_mwh"].median()) <= 1.0
-        and now > 1e-3
+        and now > GameSetup.load_tol_mw
         and now >= 0.9 * before
         and spread <= 1e-5 * max(1.0, float(np.abs(profit).max()))
     ):

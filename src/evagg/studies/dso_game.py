@@ -438,9 +438,12 @@ def _day_row(
 
 
 def _iteration_progress(
-    progress: Callable[[str, int, int], None], what: str, done: int, days: int
-) -> Callable[[dict[str, float]], None]:
-    """A day's per-iteration progress: iteration, ΔDLMP, Δload and the users' residual."""
+    progress: Callable[[str, int, int], None] | None, what: str, done: int, days: int
+) -> Callable[[dict[str, float]], None] | None:
+    """A day's per-iteration progress: iteration, ΔDLMP, Δload and the users' residual
+    (``None`` without ``progress``)."""
+    if progress is None:
+        return None
 
     def tick(row: dict[str, float]) -> None:
         progress(
@@ -485,10 +488,9 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
             users, setup.n_slots, np.random.default_rng([cfg.seed, d]), day.dayofweek >= 5
         )
         what = f"day {d + 1}/{cfg.days} ({day.date()})"
-        tick = None
         if progress is not None:
             progress(what, d, cfg.days)
-            tick = _iteration_progress(progress, what, d, cfg.days)
+        tick = _iteration_progress(progress, what, d, cfg.days)
         try:
             out = play_day(setup, trips, points, on_iteration=tick)
         except GameNotConverged as exc:
@@ -505,10 +507,8 @@ def run(config: Config, progress: Callable[[str, int, int], None] | None = None)
     days = pd.DataFrame(rows)
     comp = pd.DataFrame()
     if cfg.compare:
-        tick = None
-        if progress is not None:
-            case = "(ii) game without points" if cfg.points else "(iii) game with points"
-            tick = _iteration_progress(progress, f"comparison {case}", cfg.days, cfg.days)
+        case = "(ii) game without points" if cfg.points else "(iii) game with points"
+        tick = _iteration_progress(progress, f"comparison {case}", cfg.days, cfg.days)
         comp = _compare(cfg, feeder, users, day, trips, points, out, tick)
     prices = pd.DataFrame(
         {
